@@ -1,0 +1,18 @@
+//! # netcourse
+//!
+//! Network programming with nothing but `std::net`: two short notes on
+//! Node.js networking (a TCP server and client, the events of a server and of
+//! a connection, UDP, a chat room), ported to synchronous Rust so that every
+//! Node event maps to a plain blocking call you can point at.
+//!
+//! - [`tcp`]: Node's `net` — a server with one thread per connection, a
+//!   client, and a [`tcp::Handler`] with one method per event.
+//!
+//! The library never prints and never panics on network input: it returns
+//! `io::Result` and calls your code. The programs that print are the
+//! examples, one per snippet of the documents (`cargo run --example
+//! tcp_server`).
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod tcp;

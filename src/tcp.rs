@@ -1,0 +1,706 @@
+//! TCP as Node's `net` module tells it, built on `std::net`: one accept loop,
+//! one thread per connection, and one read loop that calls your [`Handler`]
+//! at each moment Node would emit an event.
+//!
+//! Nothing here is asynchronous. Every Node event is a blocking call that
+//! returned, and the comment at each call says which event it is:
+//!
+//! | Node                          | here                          | the `std::net` fact behind it                  |
+//! |-------------------------------|-------------------------------|------------------------------------------------|
+//! | `server.listen()`/`'listening'` | [`Server::bind`] returns `Ok` | `TcpListener::bind` returned `Ok`            |
+//! | `'connection'`                | [`Handler::on_connection`]    | `TcpListener::accept` returned a `TcpStream`   |
+//! | `'connect'`                   | [`Handler::on_connect`]       | `TcpStream::connect` returned `Ok`             |
+//! | `'data'`                      | [`Handler::on_data`]          | `read` returned `Ok(n)`, `n > 0`               |
+//! | `'end'`                       | [`Handler::on_end`]           | `read` returned `Ok(0)`: the peer sent FIN     |
+//! | `'timeout'`                   | [`Handler::on_timeout`]       | `read` failed with `WouldBlock` after [`Socket::set_timeout`] |
+//! | `'error'` (socket)            | [`Handler::on_error`]         | `read`/`write` (or your handler) returned `Err` |
+//! | `'close'` (socket)            | [`Handler::on_close`]         | the read loop is over and the stream is dropped |
+//! | `'drain'`                     | [`Socket::write`] returns     | `write_all` returns once the kernel took every byte |
+//! | `socket.end()`                | [`Socket::end`]               | `shutdown(Shutdown::Write)`                    |
+//! | `server.close()`/`'close'`    | [`ServerHandle::close`], [`Server::on_close`] | the listener is dropped; every connection thread is joined |
+//! | `'error'` (server)            | [`Server::on_error`]          | `accept` returned `Err`                        |
+//! | `'drop'` (`maxConnections`)   | [`Server::on_drop`]           | a connection over the limit is dropped at once |
+//!
+//! A server that greets each client and answers every chunk:
+//!
+//! ```no_run
+//! use netcourse::tcp::{Handler, Server, Socket};
+//! use std::io;
+//!
+//! struct Greeter;
+//!
+//! impl Handler for Greeter {
+//!     fn on_connection(&mut self, socket: &mut Socket) -> io::Result<()> {
+//!         socket.write("hello\n")
+//!     }
+//!     fn on_data(&mut self, socket: &mut Socket, _data: &[u8]) -> io::Result<()> {
+//!         socket.write("got it\n")
+//!     }
+//! }
+//!
+//! fn main() -> io::Result<()> {
+//!     let server = Server::bind("127.0.0.1:8124")?; // 'listening'
+//!     server.serve(|| Greeter) // runs until the process ends
+//! }
+//! ```
+
+use std::io::{self, Read, Write};
+use std::net::{
+    IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs,
+};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+/// How many bytes one `read` may return, so the most one `'data'` event
+/// carries. 8 KiB is what `std::io::BufReader` uses; a larger buffer would
+/// cost every connection's thread that much more memory even when idle.
+pub const READ_BUFFER: usize = 8 * 1024;
+
+/// The default for [`Server::max_connections`].
+///
+/// Each connection is a thread: a few pages of memory while it waits in
+/// `read`, plus a slot in the scheduler when it has work. A thousand idle
+/// connections cost a few megabytes; a thousand busy ones share two cores in
+/// turn. Past the limit a new connection is closed at once and
+/// [`Server::on_drop`] is told, so the server degrades instead of running
+/// out of memory or file descriptors. A server that must hold tens of
+/// thousands of connections wants an event loop (epoll, or async Rust), not
+/// a higher number here.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+
+/// Your code for one connection: a method per Node event, each called from
+/// the connection's own thread, one at a time, in the order Node would emit
+/// them.
+///
+/// Every method has a default that does nothing, so a handler implements
+/// only the events it listens to, as a Node program attaches only the
+/// listeners it needs. The methods that return `io::Result` may fail: an
+/// `Err` (a failed `write`, or your own) ends the connection exactly as a
+/// network error would, with [`on_error`](Handler::on_error) and then
+/// [`on_close`](Handler::on_close)`(true)`, so `?` works everywhere.
+pub trait Handler {
+    /// `'connection'`, on the server: `accept` returned this socket.
+    fn on_connection(&mut self, socket: &mut Socket) -> io::Result<()> {
+        let _ = socket;
+        Ok(())
+    }
+
+    /// `'connect'`, on the client: `TcpStream::connect` returned this socket.
+    fn on_connect(&mut self, socket: &mut Socket) -> io::Result<()> {
+        let _ = socket;
+        Ok(())
+    }
+
+    /// `'data'`: `read` returned these bytes. They are whatever the kernel had:
+    /// TCP is a byte stream, so one `write` on the other side may arrive as
+    /// several chunks, or merged with the next.
+    fn on_data(&mut self, socket: &mut Socket, data: &[u8]) -> io::Result<()> {
+        let _ = (socket, data);
+        Ok(())
+    }
+
+    /// `'end'`: `read` returned 0, the peer sent FIN and will send nothing
+    /// more. Writing is still allowed here (TCP is closed one direction at a
+    /// time); see [`Socket::set_allow_half_open`] for what happens after.
+    fn on_end(&mut self, socket: &mut Socket) -> io::Result<()> {
+        let _ = socket;
+        Ok(())
+    }
+
+    /// `'timeout'`: nothing arrived for the time given to
+    /// [`Socket::set_timeout`]. As in Node, the connection stays open unless
+    /// this method ends or destroys it; unlike Node, it fires again after
+    /// each further period of silence.
+    fn on_timeout(&mut self, socket: &mut Socket) -> io::Result<()> {
+        let _ = socket;
+        Ok(())
+    }
+
+    /// `'error'`: the connection failed: a `read` or `write` returned `Err`
+    /// (`ECONNRESET`, a timed-out write, ...), or one of your methods did.
+    /// [`on_close`](Handler::on_close)`(true)` follows.
+    fn on_error(&mut self, socket: &Socket, error: &io::Error) {
+        let _ = (socket, error);
+    }
+
+    /// `'close'`: the connection is over and its stream has been dropped.
+    /// `had_error` says whether [`on_error`](Handler::on_error) ran first.
+    fn on_close(&mut self, had_error: bool) {
+        let _ = had_error;
+    }
+}
+
+/// One connection, as the [`Handler`] sees it: Node's `net.Socket`.
+///
+/// It owns the `TcpStream` and counts what crosses it. It lives on the
+/// connection's thread and is dropped just before `'close'`.
+#[derive(Debug)]
+pub struct Socket {
+    /// The connection itself. Other threads that need to write to it (the
+    /// chat room does) get a clone from [`Socket::stream`].
+    stream: TcpStream,
+    /// The peer's address, as `accept` or `connect` saw it; kept because
+    /// `peer_addr()` fails once the peer has reset the connection.
+    remote: SocketAddr,
+    /// Node's `socket.bytesRead`.
+    bytes_read: u64,
+    /// Node's `socket.bytesWritten`.
+    bytes_written: u64,
+    /// Set by [`Socket::end`]: our FIN is sent, later writes are refused.
+    ended: bool,
+    /// Set by [`Socket::destroy`]: the read loop stops at its next turn.
+    destroyed: bool,
+    /// Node's `allowHalfOpen`: whether the read loop leaves our side open
+    /// after `'end'`.
+    allow_half_open: bool,
+}
+
+impl Socket {
+    fn new(stream: TcpStream, remote: SocketAddr) -> Socket {
+        Socket {
+            stream,
+            remote,
+            bytes_read: 0,
+            bytes_written: 0,
+            ended: false,
+            destroyed: false,
+            allow_half_open: false,
+        }
+    }
+
+    /// `socket.write(data)`: sends every byte, blocking until the kernel has
+    /// taken them all.
+    ///
+    /// This is also where Node's `'drain'` lives. Node buffers a write the
+    /// kernel cannot take yet and emits `'drain'` when that buffer empties;
+    /// a blocking `write_all` has no buffer of its own, it simply returns at
+    /// that moment. So there is no `on_drain`: the line after `write` *is*
+    /// the `'drain'` listener.
+    ///
+    /// # Errors
+    /// Fails after [`end`](Socket::end) (Node's "write after end"), when the
+    /// peer has reset the connection (`BrokenPipe`, `ConnectionReset`), and,
+    /// after [`set_timeout`](Socket::set_timeout), when the peer has taken no
+    /// byte for that long (`TimedOut`: it is not reading).
+    pub fn write(&mut self, data: impl AsRef<[u8]>) -> io::Result<()> {
+        if self.ended {
+            return Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "write after end()",
+            ));
+        }
+        let data = data.as_ref();
+        self.stream.write_all(data).map_err(|e| match e.kind() {
+            // SO_SNDTIMEO expired with nothing sent; say what that means.
+            io::ErrorKind::WouldBlock => io::Error::new(
+                io::ErrorKind::TimedOut,
+                "write timed out: the peer is not reading",
+            ),
+            _ => e,
+        })?;
+        self.bytes_written += data.len() as u64;
+        Ok(())
+    }
+
+    /// `socket.end()`: sends FIN (`shutdown(Shutdown::Write)`). We will
+    /// write nothing more; the peer can still send, and `'data'` and `'end'`
+    /// still come. Calling it twice is harmless.
+    ///
+    /// # Errors
+    /// Fails if the connection is already gone (`NotConnected`).
+    pub fn end(&mut self) -> io::Result<()> {
+        if !self.ended {
+            self.ended = true;
+            self.stream.shutdown(Shutdown::Write)?;
+        }
+        Ok(())
+    }
+
+    /// `socket.destroy()`: closes both directions now. The read loop stops
+    /// and `'close'` follows without `'end'`.
+    pub fn destroy(&mut self) {
+        self.destroyed = true;
+        self.ended = true;
+        // NotConnected only means the peer was faster; either way it is closed.
+        let _ = self.stream.shutdown(Shutdown::Both);
+    }
+
+    /// `socket.setTimeout(ms)`: after this long with nothing received,
+    /// [`Handler::on_timeout`] runs; `None` turns it off (Node's
+    /// `setTimeout(0)`). It also bounds how long a [`write`](Socket::write)
+    /// may wait for a peer that does not read.
+    ///
+    /// # Errors
+    /// `InvalidInput` for a zero duration (use `None`).
+    pub fn set_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        self.stream.set_read_timeout(timeout)?;
+        self.stream.set_write_timeout(timeout)
+    }
+
+    /// Node's `allowHalfOpen`: what happens when [`Handler::on_end`] returns.
+    ///
+    /// - `false` (the default, as in Node): the read loop calls
+    ///   [`end`](Socket::end) for you, so our FIN follows the peer's. Whatever
+    ///   `on_end` wrote goes out first: that is a half-close reply, and Node 20
+    ///   allows it the same way.
+    /// - `true`: our side stays open after `on_end`. A blocking handler has no
+    ///   later event to write from, so this matters when another thread holds
+    ///   a clone of [`stream`](Socket::stream): it may still write, and our FIN
+    ///   goes out when it calls `shutdown(Shutdown::Write)` or the last clone
+    ///   is dropped.
+    pub fn set_allow_half_open(&mut self, allow: bool) {
+        self.allow_half_open = allow;
+    }
+
+    /// The peer's address: Node's `remoteAddress` and `remotePort`.
+    pub fn remote_addr(&self) -> SocketAddr {
+        self.remote
+    }
+
+    /// Our end's address: Node's `localAddress` and `localPort`.
+    ///
+    /// # Errors
+    /// As `TcpStream::local_addr`.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.stream.local_addr()
+    }
+
+    /// Node's `socket.bytesRead`: bytes received so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes_read
+    }
+
+    /// Node's `socket.bytesWritten`: bytes sent so far.
+    pub fn bytes_written(&self) -> u64 {
+        self.bytes_written
+    }
+
+    /// The `TcpStream` underneath, for what this type does not wrap:
+    /// `try_clone` for a second thread, `set_nodelay`, `peek`.
+    pub fn stream(&self) -> &TcpStream {
+        &self.stream
+    }
+}
+
+/// Which event opened the connection: it is the only difference between the
+/// server's side and the client's side of the read loop.
+enum Opened {
+    Accepted,
+    Connected,
+}
+
+/// The one read loop. Every connection, server or client side, runs here on
+/// its own thread from its first event to `'close'`; the `Err` it returns is
+/// the one [`Handler::on_error`] saw.
+fn run<H: Handler>(mut socket: Socket, handler: &mut H, opened: Opened) -> io::Result<()> {
+    let result = read_loop(&mut socket, handler, opened);
+    if let Err(error) = &result {
+        // 'error': a read, a write or the handler failed.
+        handler.on_error(&socket, error);
+    }
+    // 'close': drop the stream first, so the connection really is closed
+    // (our FIN, if not sent yet, goes out now) when the handler hears of it.
+    drop(socket);
+    handler.on_close(result.is_err());
+    result
+}
+
+fn read_loop<H: Handler>(socket: &mut Socket, handler: &mut H, opened: Opened) -> io::Result<()> {
+    match opened {
+        // 'connection': accept() handed us this stream.
+        Opened::Accepted => handler.on_connection(socket)?,
+        // 'connect': connect() returned it.
+        Opened::Connected => handler.on_connect(socket)?,
+    }
+    let mut buf = [0; READ_BUFFER];
+    while !socket.destroyed {
+        match socket.stream.read(&mut buf) {
+            // 'end': the peer sent FIN; read() returned 0.
+            Ok(0) => {
+                handler.on_end(socket)?;
+                if !socket.allow_half_open {
+                    // Node's default: our FIN follows theirs, right after 'end'.
+                    socket.end()?;
+                }
+                return Ok(());
+            }
+            // 'data': read() returned n > 0 bytes.
+            Ok(n) => {
+                socket.bytes_read += n as u64;
+                handler.on_data(socket, &buf[..n])?;
+            }
+            // 'timeout': SO_RCVTIMEO expired with nothing to read.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                handler.on_timeout(socket)?;
+            }
+            // A signal interrupted the read; nothing happened, read again.
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            // 'error': ECONNRESET and friends.
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// `net.connect(addr, listener)`: connects, then runs the read loop on the
+/// calling thread until the connection closes, calling `handler` for
+/// `'connect'`, `'data'`, `'end'`, `'timeout'`, `'error'` and `'close'`.
+///
+/// ```no_run
+/// use netcourse::tcp::{self, Handler, Socket};
+/// use std::io;
+///
+/// struct Client;
+///
+/// impl Handler for Client {
+///     fn on_connect(&mut self, socket: &mut Socket) -> io::Result<()> {
+///         socket.write("world!\r\n")
+///     }
+///     fn on_data(&mut self, socket: &mut Socket, data: &[u8]) -> io::Result<()> {
+///         println!("{}", String::from_utf8_lossy(data));
+///         socket.end()
+///     }
+/// }
+///
+/// tcp::connect("127.0.0.1:8124", Client)?;
+/// # Ok::<(), io::Error>(())
+/// ```
+///
+/// # Errors
+/// Returns the error if the connection could not be made (Node's `'error'`
+/// before `'connect'`, such as `ECONNREFUSED`), or the error that closed it,
+/// after [`Handler::on_error`] has seen it. `Ok` means it closed cleanly.
+pub fn connect<H: Handler>(addr: impl ToSocketAddrs, mut handler: H) -> io::Result<()> {
+    let stream = TcpStream::connect(addr)?;
+    let remote = stream.peer_addr()?;
+    run(Socket::new(stream, remote), &mut handler, Opened::Connected)
+}
+
+/// A bound TCP listener, not yet accepting: Node's `net.Server` between
+/// `listen()` and the first `'connection'`.
+///
+/// Configure it, then start its accept loop with [`serve`](Server::serve) or
+/// [`spawn`](Server::spawn).
+pub struct Server {
+    /// The bound socket. The accept loop takes it; dropping it closes the port.
+    listener: TcpListener,
+    /// What the builder methods set; the accept loop takes it too.
+    config: Config,
+}
+
+/// A listener for the server's `'error'` event.
+type OnError = Box<dyn FnMut(&io::Error) + Send>;
+/// A listener for the server's `'drop'` event.
+type OnDrop = Box<dyn FnMut(SocketAddr) + Send>;
+/// A listener for the server's `'close'` event; it runs once, so `FnOnce`.
+type OnClose = Box<dyn FnOnce() + Send>;
+
+/// The server's settings and its own event listeners.
+struct Config {
+    /// Node's `server.maxConnections`.
+    max_connections: usize,
+    on_error: Option<OnError>,
+    on_drop: Option<OnDrop>,
+    on_close: Option<OnClose>,
+}
+
+impl Server {
+    /// `server.listen(port, host)`: binds the address. When this returns `Ok`
+    /// the port is bound and clients can connect: that is `'listening'`.
+    /// Connections queue in the kernel until the accept loop starts.
+    ///
+    /// # Errors
+    /// What Node reports as the server's `'error'` during `listen`:
+    /// `AddrInUse` (`EADDRINUSE`), `PermissionDenied` for a port below 1024,
+    /// `AddrNotAvailable` for an address this machine does not have.
+    pub fn bind(addr: impl ToSocketAddrs) -> io::Result<Server> {
+        Ok(Server {
+            listener: TcpListener::bind(addr)?,
+            config: Config {
+                max_connections: DEFAULT_MAX_CONNECTIONS,
+                on_error: None,
+                on_drop: None,
+                on_close: None,
+            },
+        })
+    }
+
+    /// `server.address()`: the address really bound, with the port the
+    /// kernel chose when you asked for port 0.
+    ///
+    /// # Errors
+    /// As `TcpListener::local_addr`.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// `server.maxConnections`: how many connections may be open at once
+    /// (default [`DEFAULT_MAX_CONNECTIONS`]). One more is accepted, closed at
+    /// once and reported to [`on_drop`](Server::on_drop); the open ones
+    /// are not affected.
+    pub fn max_connections(mut self, limit: usize) -> Server {
+        self.config.max_connections = limit;
+        self
+    }
+
+    /// `server.on('error', f)`: `accept` failed (for instance `EMFILE`, out
+    /// of file descriptors). The server goes on accepting.
+    pub fn on_error(mut self, f: impl FnMut(&io::Error) + Send + 'static) -> Server {
+        self.config.on_error = Some(Box::new(f));
+        self
+    }
+
+    /// `server.on('drop', f)`: a connection from this address came in over
+    /// [`max_connections`](Server::max_connections) and was closed.
+    pub fn on_drop(mut self, f: impl FnMut(SocketAddr) + Send + 'static) -> Server {
+        self.config.on_drop = Some(Box::new(f));
+        self
+    }
+
+    /// `server.on('close', f)`: runs once, after [`ServerHandle::close`],
+    /// when the last connection has closed.
+    pub fn on_close(mut self, f: impl FnOnce() + Send + 'static) -> Server {
+        self.config.on_close = Some(Box::new(f));
+        self
+    }
+
+    /// Runs the accept loop until the process ends: `new_handler` makes one
+    /// [`Handler`] for each connection, which then lives on that connection's
+    /// thread. This is `net.createServer(listener)` with `listen()` already
+    /// done.
+    ///
+    /// # Errors
+    /// Only if the accept loop's thread cannot be started.
+    pub fn serve<H, F>(self, new_handler: F) -> io::Result<()>
+    where
+        H: Handler + Send + 'static,
+        F: FnMut() -> H + Send + 'static,
+    {
+        self.spawn(new_handler)?.join();
+        Ok(())
+    }
+
+    /// Like [`serve`](Server::serve), but runs the accept loop on a thread of
+    /// its own and returns a [`ServerHandle`] to close it with.
+    ///
+    /// # Errors
+    /// If the thread cannot be started, or the listener's address cannot be
+    /// read.
+    pub fn spawn<H, F>(self, new_handler: F) -> io::Result<ServerHandle>
+    where
+        H: Handler + Send + 'static,
+        F: FnMut() -> H + Send + 'static,
+    {
+        let local_addr = self.listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            closing: AtomicBool::new(false),
+            listening: Mutex::new(true),
+            stopped_listening: Condvar::new(),
+        });
+        let accept_loop = AcceptLoop {
+            listener: Listening {
+                listener: Some(self.listener),
+                shared: Arc::clone(&shared),
+            },
+            config: self.config,
+        };
+        let thread = thread::Builder::new()
+            .name(format!("accept {local_addr}"))
+            .spawn(move || accept_loop.run(new_handler))?;
+        Ok(ServerHandle {
+            local_addr,
+            shared,
+            thread: Some(thread),
+        })
+    }
+}
+
+/// What the accept loop and the [`ServerHandle`] both see.
+struct Shared {
+    /// Set by `close()`; the accept loop checks it after every `accept`.
+    closing: AtomicBool,
+    /// True until the accept loop has dropped the listener; `close()` waits
+    /// on `stopped_listening` for it to turn false.
+    listening: Mutex<bool>,
+    stopped_listening: Condvar,
+}
+
+/// A lock that survives a panic elsewhere: the data behind these mutexes is a
+/// flag, always valid, so a thread that panicked holding it changes nothing.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The listener while the accept loop runs. Dropping it, on every way out of
+/// the loop (a panic in your `new_handler` included), closes the port and
+/// only then tells `close()`, so that a `connect` after `close()` returns is
+/// refused.
+struct Listening {
+    /// `Some` until dropped: taken in `drop` so the port closes first.
+    listener: Option<TcpListener>,
+    shared: Arc<Shared>,
+}
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        drop(self.listener.take());
+        *lock(&self.shared.listening) = false;
+        self.shared.stopped_listening.notify_all();
+    }
+}
+
+/// Everything the accept loop's thread owns.
+struct AcceptLoop {
+    listener: Listening,
+    config: Config,
+}
+
+impl AcceptLoop {
+    /// The one accept loop: a thread per connection until `close()`, then the
+    /// server's `'close'` once every connection has ended.
+    fn run<H, F>(mut self, mut new_handler: F)
+    where
+        H: Handler + Send + 'static,
+        F: FnMut() -> H + Send + 'static,
+    {
+        // The live connections' threads. Finished ones are swept out before
+        // each new one starts, so the vector's length is the live count.
+        let mut connections: Vec<JoinHandle<()>> = Vec::new();
+        while let Some(listener) = &self.listener.listener {
+            let accepted = listener.accept();
+            if self.listener.shared.closing.load(Ordering::SeqCst) {
+                // server.close(): this was the wake-up call (or a client that
+                // came after close); stop accepting.
+                break;
+            }
+            match accepted {
+                // 'connection': the kernel finished a handshake.
+                Ok((stream, remote)) => {
+                    connections.retain(|thread| !thread.is_finished());
+                    if connections.len() >= self.config.max_connections {
+                        // 'drop': over maxConnections; close it at once.
+                        drop(stream);
+                        if let Some(on_drop) = &mut self.config.on_drop {
+                            on_drop(remote);
+                        }
+                        continue;
+                    }
+                    let mut handler = new_handler();
+                    let socket = Socket::new(stream, remote);
+                    let spawned = thread::Builder::new().spawn(move || {
+                        // The error was handler.on_error's to report.
+                        let _ = run(socket, &mut handler, Opened::Accepted);
+                    });
+                    match spawned {
+                        Ok(thread) => connections.push(thread),
+                        Err(e) => self.report(&e),
+                    }
+                }
+                // The server's 'error': accept failed, for this connection
+                // only (ECONNABORTED) or for now (EMFILE, ENFILE).
+                Err(e) => {
+                    self.report(&e);
+                    // Out of descriptors, accept fails again at once: pause so
+                    // the loop does not spin a core while connections close.
+                    thread::sleep(Duration::from_millis(10));
+                }
+            }
+        }
+        // The port closes here; close() returns.
+        drop(self.listener);
+        // The server's 'close': after the last connection is gone.
+        for thread in connections {
+            // A handler that panicked has only ended its own connection.
+            let _ = thread.join();
+        }
+        if let Some(on_close) = self.config.on_close {
+            on_close();
+        }
+    }
+
+    fn report(&mut self, error: &io::Error) {
+        if let Some(on_error) = &mut self.config.on_error {
+            on_error(error);
+        }
+    }
+}
+
+/// A running server: Node's `net.Server` after `listen()`.
+///
+/// Dropping the handle closes the server (as [`close`](ServerHandle::close))
+/// without waiting: the accept loop's thread then ends with the last
+/// connection, so no thread outlives the connections it serves.
+pub struct ServerHandle {
+    local_addr: SocketAddr,
+    shared: Arc<Shared>,
+    /// The accept loop's thread; `None` once joined.
+    thread: Option<JoinHandle<()>>,
+}
+
+impl ServerHandle {
+    /// `server.address()`: the address the server is bound to.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// `server.close()`: stops accepting. When this returns the port is
+    /// closed and a new `connect` is refused; the open connections go on, and
+    /// the server's `'close'` ([`Server::on_close`]) follows the last of
+    /// them. Calling it again is harmless.
+    ///
+    /// `std` has no call that interrupts a thread blocked in `accept`. So
+    /// `close` sets a flag and then connects to the server itself: `accept`
+    /// returns that wake-up connection, the loop sees the flag and stops.
+    pub fn close(&self) {
+        self.shared.closing.store(true, Ordering::SeqCst);
+        let mut listening = lock(&self.shared.listening);
+        if *listening {
+            // If this fails the listener is already gone, which is the goal.
+            let _ = TcpStream::connect(wake_up_addr(self.local_addr));
+        }
+        while *listening {
+            listening = self
+                .shared
+                .stopped_listening
+                .wait(listening)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// Waits for the server's `'close'`: returns once [`close`](ServerHandle::close)
+    /// has been called (by another thread) and every connection has ended.
+    pub fn join(mut self) {
+        if let Some(thread) = self.thread.take() {
+            // The accept loop runs no user code but `new_handler` and the
+            // server's listeners; if one of those panicked, it is over anyway.
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        if self.thread.is_some() {
+            self.close();
+        }
+    }
+}
+
+/// Where `close()` connects to wake the accept loop: the server's own address,
+/// with a wildcard (`0.0.0.0`, `::`) replaced by loopback, since one cannot
+/// connect to "any address".
+fn wake_up_addr(addr: SocketAddr) -> SocketAddr {
+    let ip = match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    SocketAddr::new(ip, addr.port())
+}
