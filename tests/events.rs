@@ -1,0 +1,268 @@
+//! Doc A's events made real: `server.close()`, `'timeout'`, half-close,
+//! `maxConnections`, and the `tcp_events` example that shows them all.
+
+mod common;
+
+use common::{connect, read_n, read_to_end, run, TIMEOUT};
+use netcourse::tcp::{Handler, Server, Socket};
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::sync::mpsc::{self, Sender};
+use std::time::{Duration, Instant};
+
+/// Echoes every chunk, and reports `'timeout'` and `'close'` on a channel.
+struct Echo {
+    timeout: Option<Duration>,
+    events: Sender<&'static str>,
+}
+
+impl Handler for Echo {
+    fn on_connection(&mut self, socket: &mut Socket) -> io::Result<()> {
+        socket.set_timeout(self.timeout)
+    }
+    fn on_data(&mut self, socket: &mut Socket, data: &[u8]) -> io::Result<()> {
+        socket.write(data)
+    }
+    fn on_timeout(&mut self, _socket: &mut Socket) -> io::Result<()> {
+        let _ = self.events.send("timeout");
+        Ok(())
+    }
+    fn on_close(&mut self, _had_error: bool) {
+        let _ = self.events.send("close");
+    }
+}
+
+fn echo(client: &mut TcpStream, message: &[u8]) {
+    client.write_all(message).unwrap();
+    assert_eq!(read_n(client, message.len()), message);
+}
+
+#[test]
+fn close_refuses_new_connections_and_fires_once_after_the_last_one() {
+    let (events, connection_events) = mpsc::channel();
+    let (closed, server_closed) = mpsc::channel();
+    let server = Server::bind("127.0.0.1:0")
+        .unwrap()
+        .on_close(move || closed.send("server close").unwrap())
+        .spawn(move || Echo {
+            timeout: None,
+            events: events.clone(),
+        })
+        .unwrap();
+    let addr = server.local_addr();
+    let mut open = connect(addr);
+    echo(&mut open, b"before");
+
+    server.close();
+    server.close(); // harmless
+    let refused = TcpStream::connect(addr).unwrap_err();
+    assert_eq!(refused.kind(), io::ErrorKind::ConnectionRefused);
+
+    // The open connection is still served, and holds the server's 'close'.
+    echo(&mut open, b"after close()");
+    assert!(server_closed.try_recv().is_err());
+
+    open.shutdown(Shutdown::Write).unwrap();
+    assert!(read_to_end(&mut open).is_empty());
+    assert_eq!(connection_events.recv_timeout(TIMEOUT).unwrap(), "close");
+    assert_eq!(server_closed.recv_timeout(TIMEOUT).unwrap(), "server close");
+    // join() returns: the accept loop and every connection thread are done.
+    server.join();
+    assert!(server_closed.try_recv().is_err(), "'close' fired twice");
+}
+
+#[test]
+fn dropping_the_handle_closes_the_server_and_its_thread_ends_with_the_last_connection() {
+    let (events, _) = mpsc::channel();
+    let (closed, server_closed) = mpsc::channel();
+    let server = Server::bind("127.0.0.1:0")
+        .unwrap()
+        .on_close(move || closed.send(()).unwrap())
+        .spawn(move || Echo {
+            timeout: None,
+            events: events.clone(),
+        })
+        .unwrap();
+    let addr = server.local_addr();
+    let mut open = connect(addr);
+    echo(&mut open, b"ping");
+
+    drop(server);
+    assert!(TcpStream::connect(addr).is_err());
+    echo(&mut open, b"still served");
+    drop(open);
+    // The accept loop's last act is 'close': its thread is finishing.
+    server_closed.recv_timeout(TIMEOUT).unwrap();
+}
+
+#[test]
+fn timeout_fires_after_silence_and_keeps_the_connection_open() {
+    let (events, received) = mpsc::channel();
+    let server = Server::bind("127.0.0.1:0")
+        .unwrap()
+        .spawn(move || Echo {
+            timeout: Some(Duration::from_millis(50)),
+            events: events.clone(),
+        })
+        .unwrap();
+    let mut client = connect(server.local_addr());
+    assert_eq!(received.recv_timeout(TIMEOUT).unwrap(), "timeout");
+    // Like Node, 'timeout' only tells; the connection is still there.
+    echo(&mut client, b"still here");
+}
+
+#[test]
+fn timeout_does_not_fire_while_data_keeps_flowing() {
+    let idle = Duration::from_millis(200);
+    let (events, received) = mpsc::channel();
+    let server = Server::bind("127.0.0.1:0")
+        .unwrap()
+        .spawn(move || Echo {
+            timeout: Some(idle),
+            events: events.clone(),
+        })
+        .unwrap();
+    let mut client = connect(server.local_addr());
+    // Round trips back to back, each a few microseconds, for three idle
+    // periods: the connection is never silent long enough.
+    let start = Instant::now();
+    while start.elapsed() < 3 * idle {
+        echo(&mut client, b".");
+    }
+    assert!(
+        received.try_recv().is_err(),
+        "'timeout' fired while data flowed"
+    );
+    // Then silence, and it does fire.
+    assert_eq!(received.recv_timeout(TIMEOUT).unwrap(), "timeout");
+}
+
+/// Replies to the request after the client's FIN, in `'end'`, and hands a
+/// clone of the stream to the test for a later reply.
+struct HalfClose {
+    allow_half_open: bool,
+    request: Vec<u8>,
+    later: Sender<TcpStream>,
+}
+
+impl Handler for HalfClose {
+    fn on_connection(&mut self, socket: &mut Socket) -> io::Result<()> {
+        socket.set_allow_half_open(self.allow_half_open);
+        Ok(())
+    }
+    fn on_data(&mut self, _socket: &mut Socket, data: &[u8]) -> io::Result<()> {
+        self.request.extend_from_slice(data);
+        Ok(())
+    }
+    fn on_end(&mut self, socket: &mut Socket) -> io::Result<()> {
+        // The peer's FIN closed its direction only: we can still answer.
+        socket.write(format!("got {} bytes;", self.request.len()))?;
+        let _ = self.later.send(socket.stream().try_clone()?);
+        Ok(())
+    }
+}
+
+fn half_close_server(
+    allow_half_open: bool,
+) -> (netcourse::tcp::ServerHandle, mpsc::Receiver<TcpStream>) {
+    let (later, clones) = mpsc::channel();
+    let server = Server::bind("127.0.0.1:0")
+        .unwrap()
+        .spawn(move || HalfClose {
+            allow_half_open,
+            request: Vec::new(),
+            later: later.clone(),
+        })
+        .unwrap();
+    (server, clones)
+}
+
+#[test]
+fn half_close_default_replies_in_end_then_sends_fin() {
+    let (server, clones) = half_close_server(false);
+    let mut client = connect(server.local_addr());
+    client.write_all(b"request").unwrap();
+    client.shutdown(Shutdown::Write).unwrap();
+    // Node's default: the reply written in 'end', then our FIN right away.
+    assert_eq!(read_to_end(&mut client), b"got 7 bytes;");
+    // So a later write has nowhere to go.
+    let mut clone = clones.recv_timeout(TIMEOUT).unwrap();
+    assert!(clone.write_all(b"late").is_err());
+}
+
+#[test]
+fn half_close_allowed_keeps_our_side_open_for_a_later_reply() {
+    let (server, clones) = half_close_server(true);
+    let mut client = connect(server.local_addr());
+    client.write_all(b"request").unwrap();
+    client.shutdown(Shutdown::Write).unwrap();
+    assert_eq!(read_n(&mut client, 12), b"got 7 bytes;");
+    // allowHalfOpen: no FIN yet; whoever holds a clone can still write.
+    let mut clone = clones.recv_timeout(TIMEOUT).unwrap();
+    clone.write_all(b" and later").unwrap();
+    clone.shutdown(Shutdown::Write).unwrap();
+    assert_eq!(read_to_end(&mut client), b" and later");
+}
+
+#[test]
+fn connections_over_the_limit_are_dropped_and_the_others_go_on() {
+    let (events, _) = mpsc::channel();
+    let (dropped, drops) = mpsc::channel();
+    let server = Server::bind("127.0.0.1:0")
+        .unwrap()
+        .max_connections(3)
+        .on_drop(move |addr| dropped.send(addr).unwrap())
+        .spawn(move || Echo {
+            timeout: None,
+            events: events.clone(),
+        })
+        .unwrap();
+    let addr = server.local_addr();
+    // Each echo proves the server has taken that connection.
+    let mut first_three: Vec<TcpStream> = (0..3).map(|_| connect(addr)).collect();
+    for client in &mut first_three {
+        echo(client, b"in");
+    }
+
+    let mut fourth = connect(addr);
+    assert_eq!(
+        drops.recv_timeout(TIMEOUT).unwrap(),
+        fourth.local_addr().unwrap()
+    );
+    // Closed at once: EOF (or a reset, had we sent something first).
+    assert_eq!(fourth.read(&mut [0; 16]).unwrap(), 0);
+
+    for client in &mut first_three {
+        echo(client, b"still answered");
+    }
+}
+
+#[test]
+fn tcp_events_prints_every_event_of_doc_a_in_order() {
+    let output = run("tcp_events").assert().success();
+    let stdout = String::from_utf8(output.get_output().stdout.clone()).unwrap();
+    // "who: event ..." -> "who: event"
+    let events: Vec<String> = stdout
+        .lines()
+        .map(|line| line.split([' ', ',']).take(2).collect::<Vec<_>>().join(" "))
+        .collect();
+    assert_eq!(
+        events,
+        [
+            "server: listening",
+            "server: error",
+            "client: connect",
+            "server: connection",
+            "socket: data",
+            "socket: timeout",
+            "socket: drain",
+            "socket: end",
+            "socket: close",
+            "server: connection",
+            "socket: error",
+            "socket: close",
+            "server: close",
+        ],
+        "{stdout}"
+    );
+}
