@@ -44,7 +44,7 @@
 //! }
 //! ```
 
-use std::io::{self, Read, Write};
+use std::io::{self, BufRead, BufReader, Write};
 use std::net::{
     IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs,
 };
@@ -54,9 +54,10 @@ use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 /// How many bytes one `read` may return, so the most one `'data'` event
-/// carries. 8 KiB is what `std::io::BufReader` uses; a larger buffer would
-/// cost every connection's thread that much more memory even when idle.
-pub const READ_BUFFER: usize = 8 * 1024;
+/// carries: 64 KiB, as Node reads. The buffer is a `BufReader`'s, which std
+/// reads into without zeroing it first, so an idle connection costs only the
+/// pages that data has actually been written to, not all 64 KiB.
+pub const READ_BUFFER: usize = 64 * 1024;
 
 /// The default for [`Server::max_connections`].
 ///
@@ -134,13 +135,15 @@ pub trait Handler {
 
 /// One connection, as the [`Handler`] sees it: Node's `net.Socket`.
 ///
-/// It owns the `TcpStream` and counts what crosses it. It lives on the
-/// connection's thread and is dropped just before `'close'`.
+/// It borrows the connection's `TcpStream`, which the connection's thread
+/// owns (the read loop reads from the same stream), and counts what crosses
+/// it. It lives on that thread, and the stream is dropped just before
+/// `'close'`.
 #[derive(Debug)]
-pub struct Socket {
+pub struct Socket<'a> {
     /// The connection itself. Other threads that need to write to it (the
     /// chat room does) get a clone from [`Socket::stream`].
-    stream: TcpStream,
+    stream: &'a TcpStream,
     /// The peer's address, as `accept` or `connect` saw it; kept because
     /// `peer_addr()` fails once the peer has reset the connection.
     remote: SocketAddr,
@@ -157,8 +160,8 @@ pub struct Socket {
     allow_half_open: bool,
 }
 
-impl Socket {
-    fn new(stream: TcpStream, remote: SocketAddr) -> Socket {
+impl<'a> Socket<'a> {
+    fn new(stream: &'a TcpStream, remote: SocketAddr) -> Socket<'a> {
         Socket {
             stream,
             remote,
@@ -192,7 +195,8 @@ impl Socket {
             ));
         }
         let data = data.as_ref();
-        self.stream.write_all(data).map_err(|e| match e.kind() {
+        let mut stream = self.stream;
+        stream.write_all(data).map_err(|e| match e.kind() {
             // SO_SNDTIMEO expired with nothing sent; say what that means.
             io::ErrorKind::WouldBlock => io::Error::new(
                 io::ErrorKind::TimedOut,
@@ -279,8 +283,8 @@ impl Socket {
 
     /// The `TcpStream` underneath, for what this type does not wrap:
     /// `try_clone` for a second thread, `set_nodelay`, `peek`.
-    pub fn stream(&self) -> &TcpStream {
-        &self.stream
+    pub fn stream(&self) -> &'a TcpStream {
+        self.stream
     }
 }
 
@@ -294,7 +298,13 @@ enum Opened {
 /// The one read loop. Every connection, server or client side, runs here on
 /// its own thread from its first event to `'close'`; the `Err` it returns is
 /// the one [`Handler::on_error`] saw.
-fn run<H: Handler>(mut socket: Socket, handler: &mut H, opened: Opened) -> io::Result<()> {
+fn run<H: Handler>(
+    stream: TcpStream,
+    remote: SocketAddr,
+    handler: &mut H,
+    opened: Opened,
+) -> io::Result<()> {
+    let mut socket = Socket::new(&stream, remote);
     let result = read_loop(&mut socket, handler, opened);
     if let Err(error) = &result {
         // 'error': a read, a write or the handler failed.
@@ -302,7 +312,7 @@ fn run<H: Handler>(mut socket: Socket, handler: &mut H, opened: Opened) -> io::R
     }
     // 'close': drop the stream first, so the connection really is closed
     // (our FIN, if not sent yet, goes out now) when the handler hears of it.
-    drop(socket);
+    drop(stream);
     handler.on_close(result.is_err());
     result
 }
@@ -314,11 +324,12 @@ fn read_loop<H: Handler>(socket: &mut Socket, handler: &mut H, opened: Opened) -
         // 'connect': connect() returned it.
         Opened::Connected => handler.on_connect(socket)?,
     }
-    let mut buf = [0; READ_BUFFER];
+    let mut reader = BufReader::with_capacity(READ_BUFFER, socket.stream);
     while !socket.destroyed {
-        match socket.stream.read(&mut buf) {
+        // One fill_buf() on an emptied BufReader is one read() on the stream.
+        match reader.fill_buf() {
             // 'end': the peer sent FIN; read() returned 0.
-            Ok(0) => {
+            Ok([]) => {
                 handler.on_end(socket)?;
                 if !socket.allow_half_open {
                     // Node's default: our FIN follows theirs, right after 'end'.
@@ -326,10 +337,12 @@ fn read_loop<H: Handler>(socket: &mut Socket, handler: &mut H, opened: Opened) -
                 }
                 return Ok(());
             }
-            // 'data': read() returned n > 0 bytes.
-            Ok(n) => {
+            // 'data': read() returned some bytes.
+            Ok(data) => {
+                let n = data.len();
                 socket.bytes_read += n as u64;
-                handler.on_data(socket, &buf[..n])?;
+                handler.on_data(socket, data)?;
+                reader.consume(n);
             }
             // 'timeout': SO_RCVTIMEO expired with nothing to read.
             Err(e)
@@ -380,7 +393,7 @@ fn read_loop<H: Handler>(socket: &mut Socket, handler: &mut H, opened: Opened) -
 pub fn connect<H: Handler>(addr: impl ToSocketAddrs, mut handler: H) -> io::Result<()> {
     let stream = TcpStream::connect(addr)?;
     let remote = stream.peer_addr()?;
-    run(Socket::new(stream, remote), &mut handler, Opened::Connected)
+    run(stream, remote, &mut handler, Opened::Connected)
 }
 
 /// A bound TCP listener, not yet accepting: Node's `net.Server` between
@@ -593,10 +606,9 @@ impl AcceptLoop {
                         continue;
                     }
                     let mut handler = new_handler();
-                    let socket = Socket::new(stream, remote);
                     let spawned = thread::Builder::new().spawn(move || {
                         // The error was handler.on_error's to report.
-                        let _ = run(socket, &mut handler, Opened::Accepted);
+                        let _ = run(stream, remote, &mut handler, Opened::Accepted);
                     });
                     match spawned {
                         Ok(thread) => connections.push(thread),
