@@ -7,6 +7,9 @@
 //!
 //! - [`tcp`]: Node's `net` — a server with one thread per connection, a
 //!   client, and a [`tcp::Handler`] with one method per event.
+//! - [`udp`]: Node's `dgram` — a bound [`udp::Socket`] that sends, and one
+//!   receive loop that hands a [`udp::Handler`] each datagram with its
+//!   sender ([`udp::RemoteInfo`], Node's `rinfo`).
 //!
 //! The library never prints and never panics on network input: it returns
 //! `io::Result` and calls your code. The programs that print are the
@@ -16,3 +19,4 @@
 #![deny(missing_docs)]
 
 pub mod tcp;
+pub mod udp;

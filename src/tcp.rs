@@ -707,8 +707,9 @@ impl Drop for ServerHandle {
 
 /// Where `close()` connects to wake the accept loop: the server's own address,
 /// with a wildcard (`0.0.0.0`, `::`) replaced by loopback, since one cannot
-/// connect to "any address".
-fn wake_up_addr(addr: SocketAddr) -> SocketAddr {
+/// connect to "any address". The `udp` module sends its wake-up datagram to
+/// the same place, for the same reason.
+pub(crate) fn wake_up_addr(addr: SocketAddr) -> SocketAddr {
     let ip = match addr.ip() {
         IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
         IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
