@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{run, Running};
+use common::{assert_fails_cleanly, run, Running};
 use std::net::TcpListener;
 
 /// The client's output is fixed but for one thing: TCP may deliver the
@@ -47,15 +47,6 @@ fn net_client_against_net_server_reproduces_doc_b_transcript() {
     assert_eq!(server.line(), "监听客户端的数据:  http://xingxin.me \r");
     assert_eq!(server.line(), "");
     assert_eq!(server.line(), "客户端断开链接");
-}
-
-/// Asserts a one-line error on stderr, exit code 1, and no panic.
-fn assert_fails_cleanly(output: &std::process::Output, message: &str) {
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains(message), "{stderr}");
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
 #[test]

@@ -186,3 +186,13 @@ fn lines(pipe: impl Read + Send + 'static) -> Receiver<String> {
     });
     rx
 }
+
+/// Asserts that an example failed as every example must: a one-line error
+/// on stderr that contains `message`, exit code 1, and no panic.
+pub fn assert_fails_cleanly(output: &std::process::Output, message: &str) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(message), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
