@@ -49,6 +49,7 @@ use std::net::{
     IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs,
 };
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
@@ -490,7 +491,7 @@ impl Server {
     /// done.
     ///
     /// # Errors
-    /// Only if the accept loop's thread cannot be started.
+    /// Only if the server's threads cannot be started.
     pub fn serve<H, F>(self, new_handler: F) -> io::Result<()>
     where
         H: Handler + Send + 'static,
@@ -517,21 +518,33 @@ impl Server {
             listening: Mutex::new(true),
             stopped_listening: Condvar::new(),
         });
-        let accept_loop = AcceptLoop {
-            listener: Listening {
-                listener: Some(self.listener),
-                shared: Arc::clone(&shared),
-            },
-            config: self.config,
-        };
-        let thread = thread::Builder::new()
-            .name(format!("accept {local_addr}"))
-            .spawn(move || accept_loop.run(new_handler))?;
-        Ok(ServerHandle {
+        let mut handle = ServerHandle {
             local_addr,
+            shared: Arc::clone(&shared),
+            thread: None,
+        };
+        // Two threads: one that only accepts, and one that does the rest.
+        let (queue, accepted) = mpsc::channel();
+        let listening = Listening {
+            listener: Some(self.listener),
             shared,
-            thread: Some(thread),
-        })
+        };
+        let accept_thread = thread::Builder::new()
+            .name(format!("accept {local_addr}"))
+            .spawn(move || accept_loop(listening, queue))?;
+        let config = self.config;
+        let server_thread = thread::Builder::new()
+            .name(format!("server {local_addr}"))
+            .spawn(move || serve_connections(accepted, accept_thread, config, new_handler));
+        match server_thread {
+            Ok(thread) => handle.thread = Some(thread),
+            // Stop the accept loop that has nobody to hand connections to.
+            Err(e) => {
+                handle.close();
+                return Err(e);
+            }
+        }
+        Ok(handle)
     }
 }
 
@@ -552,9 +565,8 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// The listener while the accept loop runs. Dropping it, on every way out of
-/// the loop (a panic in your `new_handler` included), closes the port and
-/// only then tells `close()`, so that a `connect` after `close()` returns is
-/// refused.
+/// the loop, closes the port and only then tells `close()`, so that a
+/// `connect` after `close()` returns is refused.
 struct Listening {
     /// `Some` until dropped: taken in `drop` so the port closes first.
     listener: Option<TcpListener>,
@@ -569,76 +581,100 @@ impl Drop for Listening {
     }
 }
 
-/// Everything the accept loop's thread owns.
-struct AcceptLoop {
-    listener: Listening,
-    config: Config,
-}
+/// What `accept` returned: a connection and its peer's address, or an error.
+type Accepted = io::Result<(TcpStream, SocketAddr)>;
 
-impl AcceptLoop {
-    /// The one accept loop: a thread per connection until `close()`, then the
-    /// server's `'close'` once every connection has ended.
-    fn run<H, F>(mut self, mut new_handler: F)
-    where
-        H: Handler + Send + 'static,
-        F: FnMut() -> H + Send + 'static,
-    {
-        // The live connections' threads. Finished ones are swept out before
-        // each new one starts, so the vector's length is the live count.
-        let mut connections: Vec<JoinHandle<()>> = Vec::new();
-        while let Some(listener) = &self.listener.listener {
-            let accepted = listener.accept();
-            if self.listener.shared.closing.load(Ordering::SeqCst) {
-                // server.close(): this was the wake-up call (or a client that
-                // came after close); stop accepting.
-                break;
-            }
-            match accepted {
-                // 'connection': the kernel finished a handshake.
-                Ok((stream, remote)) => {
-                    connections.retain(|thread| !thread.is_finished());
-                    if connections.len() >= self.config.max_connections {
-                        // 'drop': over maxConnections; close it at once.
-                        drop(stream);
-                        if let Some(on_drop) = &mut self.config.on_drop {
-                            on_drop(remote);
-                        }
-                        continue;
-                    }
-                    let mut handler = new_handler();
-                    let spawned = thread::Builder::new().spawn(move || {
-                        // The error was handler.on_error's to report.
-                        let _ = run(stream, remote, &mut handler, Opened::Accepted);
-                    });
-                    match spawned {
-                        Ok(thread) => connections.push(thread),
-                        Err(e) => self.report(&e),
-                    }
-                }
-                // The server's 'error': accept failed, for this connection
-                // only (ECONNABORTED) or for now (EMFILE, ENFILE).
-                Err(e) => {
-                    self.report(&e);
-                    // Out of descriptors, accept fails again at once: pause so
-                    // the loop does not spin a core while connections close.
-                    thread::sleep(Duration::from_millis(10));
-                }
-            }
+/// The one accept loop, on a thread that does nothing else: it hands each
+/// connection to [`serve_connections`] and goes straight back to `accept`.
+///
+/// Why a thread of its own: the kernel finishes handshakes by itself and
+/// queues them until `accept` takes them, but that queue is short (`std`
+/// asks `listen` for 128; Node asks for 511), and when it is full the kernel
+/// drops new handshakes, which the client retries only a second or more
+/// later. Starting a thread costs tens of microseconds; a burst of a
+/// thousand connects fills the queue faster than that. So accepting must not
+/// wait for anything, and the work of starting threads happens elsewhere.
+fn accept_loop(listening: Listening, queue: Sender<Accepted>) {
+    while let Some(listener) = &listening.listener {
+        let accepted = listener.accept();
+        if listening.shared.closing.load(Ordering::SeqCst) {
+            // server.close(): this was the wake-up call (or a client that
+            // came after close); stop accepting.
+            break;
         }
-        // The port closes here; close() returns.
-        drop(self.listener);
-        // The server's 'close': after the last connection is gone.
-        for thread in connections {
-            // A handler that panicked has only ended its own connection.
-            let _ = thread.join();
+        let failed = accepted.is_err();
+        if queue.send(accepted).is_err() {
+            break; // nobody serves connections any more
         }
-        if let Some(on_close) = self.config.on_close {
-            on_close();
+        if failed {
+            // Out of descriptors (EMFILE), accept fails again at once: pause
+            // so the loop does not spin a core while connections close.
+            thread::sleep(Duration::from_millis(10));
         }
     }
+    // `listening` is dropped here: the port closes, close() returns.
+}
 
+/// The server's own thread: a thread per connection the accept loop hands
+/// over, the connection limit, the server's `'error'` and `'drop'`, and,
+/// once the accept loop has stopped and the last connection has ended, its
+/// `'close'`.
+fn serve_connections<H, F>(
+    accepted: Receiver<Accepted>,
+    accept_thread: JoinHandle<()>,
+    mut config: Config,
+    mut new_handler: F,
+) where
+    H: Handler + Send + 'static,
+    F: FnMut() -> H + Send + 'static,
+{
+    // The live connections' threads. Finished ones are swept out before each
+    // new one starts, so the vector's length is the live count.
+    let mut connections: Vec<JoinHandle<()>> = Vec::new();
+    // The queue ends when the accept loop stops and drops its sender.
+    for accepted in accepted {
+        match accepted {
+            // 'connection': the kernel finished a handshake.
+            Ok((stream, remote)) => {
+                connections.retain(|thread| !thread.is_finished());
+                if connections.len() >= config.max_connections {
+                    // 'drop': over maxConnections; close it at once.
+                    drop(stream);
+                    if let Some(on_drop) = &mut config.on_drop {
+                        on_drop(remote);
+                    }
+                    continue;
+                }
+                let mut handler = new_handler();
+                let spawned = thread::Builder::new().spawn(move || {
+                    // The error was handler.on_error's to report.
+                    let _ = run(stream, remote, &mut handler, Opened::Accepted);
+                });
+                match spawned {
+                    Ok(thread) => connections.push(thread),
+                    Err(e) => config.report(&e),
+                }
+            }
+            // The server's 'error': accept failed, for this connection only
+            // (ECONNABORTED) or for now (EMFILE, ENFILE).
+            Err(e) => config.report(&e),
+        }
+    }
+    // The server's 'close': after the accept loop and the last connection.
+    let _ = accept_thread.join();
+    for thread in connections {
+        // A handler that panicked has only ended its own connection.
+        let _ = thread.join();
+    }
+    if let Some(on_close) = config.on_close {
+        on_close();
+    }
+}
+
+impl Config {
+    /// The server's `'error'`, to its listener if it has one.
     fn report(&mut self, error: &io::Error) {
-        if let Some(on_error) = &mut self.config.on_error {
+        if let Some(on_error) = &mut self.on_error {
             on_error(error);
         }
     }
@@ -647,12 +683,13 @@ impl AcceptLoop {
 /// A running server: Node's `net.Server` after `listen()`.
 ///
 /// Dropping the handle closes the server (as [`close`](ServerHandle::close))
-/// without waiting: the accept loop's thread then ends with the last
-/// connection, so no thread outlives the connections it serves.
+/// without waiting: the server's thread then ends with the last connection,
+/// so no thread outlives the connections it serves.
 pub struct ServerHandle {
     local_addr: SocketAddr,
     shared: Arc<Shared>,
-    /// The accept loop's thread; `None` once joined.
+    /// The server's thread (`serve_connections`), which joins the accept
+    /// loop and every connection before `'close'`; `None` once joined.
     thread: Option<JoinHandle<()>>,
 }
 
@@ -690,7 +727,7 @@ impl ServerHandle {
     /// has been called (by another thread) and every connection has ended.
     pub fn join(mut self) {
         if let Some(thread) = self.thread.take() {
-            // The accept loop runs no user code but `new_handler` and the
+            // The server's thread runs no user code but `new_handler` and the
             // server's listeners; if one of those panicked, it is over anyway.
             let _ = thread.join();
         }
