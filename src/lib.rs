@@ -10,6 +10,9 @@
 //! - [`udp`]: Node's `dgram` — a bound [`udp::Socket`] that sends, and one
 //!   receive loop that hands a [`udp::Handler`] each datagram with its
 //!   sender ([`udp::RemoteInfo`], Node's `rinfo`).
+//! - [`chat`]: doc B's chat room — a shared `Arc<Mutex<Vec<...>>>` of peers
+//!   that relays every complete line to every other client, as a
+//!   [`tcp::Handler`] for the same server.
 //!
 //! The library never prints and never panics on network input: it returns
 //! `io::Result` and calls your code. The programs that print are the
@@ -18,5 +21,6 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod chat;
 pub mod tcp;
 pub mod udp;
