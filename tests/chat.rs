@@ -1,0 +1,464 @@
+//! The `chat` module over real loopback sockets: what every client receives,
+//! in which order, and what happens to the clients that misbehave.
+//!
+//! Every test client reads on a thread of its own while it sends: a client
+//! blocked writing to the server while the server is blocked writing to it
+//! would deadlock (the room would evict it, which is not what these tests are
+//! about).
+
+mod common;
+
+use common::{connect, read_to_end, TIMEOUT};
+use netcourse::chat::Room;
+use netcourse::tcp::{Handler, Server, ServerHandle, Socket};
+use std::collections::HashSet;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Barrier};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+/// What the server tells the test about each connection: it joined the room
+/// (its `'connection'`), or it closed (its `'close'`), and with which error.
+#[derive(Debug)]
+enum Event {
+    Joined,
+    Closed(SocketAddr, Option<io::ErrorKind>),
+}
+
+/// A listener on each chat connection, reporting [`Event`]s. The room's
+/// handler runs first, so `Joined` means "in the room" and `Closed` means
+/// "out of it".
+struct Events {
+    tx: Sender<Event>,
+    remote: Option<SocketAddr>,
+    error: Option<io::ErrorKind>,
+}
+
+impl Handler for Events {
+    fn on_connection(&mut self, socket: &mut Socket) -> io::Result<()> {
+        self.remote = Some(socket.remote_addr());
+        let _ = self.tx.send(Event::Joined);
+        Ok(())
+    }
+    fn on_error(&mut self, _socket: &Socket, error: &io::Error) {
+        self.error = Some(error.kind());
+    }
+    fn on_close(&mut self, _had_error: bool) {
+        let remote = self.remote.expect("joined before closing");
+        let _ = self.tx.send(Event::Closed(remote, self.error));
+    }
+}
+
+/// A chat server on port 0 for `room`, and its connections' events.
+fn serve(room: &Room) -> (ServerHandle, Receiver<Event>) {
+    let (tx, events) = mpsc::channel();
+    let room = room.clone();
+    let server = Server::bind("127.0.0.1:0")
+        .unwrap()
+        .spawn(move || {
+            room.handler_with(Events {
+                tx: tx.clone(),
+                remote: None,
+                error: None,
+            })
+        })
+        .unwrap();
+    (server, events)
+}
+
+fn next(events: &Receiver<Event>) -> Event {
+    events
+        .recv_timeout(TIMEOUT)
+        .expect("a connection event before the timeout")
+}
+
+/// Waits until `n` more connections have joined the room.
+fn joined(events: &Receiver<Event>, n: usize) {
+    for _ in 0..n {
+        assert!(matches!(next(events), Event::Joined));
+    }
+}
+
+/// Waits for `client`'s connection to close on the server; returns its error.
+fn closed(events: &Receiver<Event>, client: &TcpStream) -> Option<io::ErrorKind> {
+    closed_addr(events, client.local_addr().unwrap())
+}
+
+/// Waits for the connection from `addr` to close on the server.
+fn closed_addr(events: &Receiver<Event>, addr: SocketAddr) -> Option<io::ErrorKind> {
+    loop {
+        if let Event::Closed(remote, error) = next(events) {
+            if remote == addr {
+                return error;
+            }
+        }
+    }
+}
+
+/// Reads `n` lines (each with its `\n`) on a thread of its own. What arrives
+/// after the `n`-th line may be read and lost with the thread's buffer: call
+/// it when no more is in flight, or once for all a client will receive.
+fn read_lines(stream: &TcpStream, n: usize) -> JoinHandle<Vec<Vec<u8>>> {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    thread::spawn(move || {
+        (0..n)
+            .map(|_| {
+                let mut line = Vec::new();
+                reader.read_until(b'\n', &mut line).expect("a line");
+                assert!(line.ends_with(b"\n"), "a cut line: {line:?}");
+                line
+            })
+            .collect()
+    })
+}
+
+/// Ends `client`'s side and checks that the server sends nothing more.
+fn end_and_expect_nothing_more(mut client: TcpStream) {
+    client.shutdown(Shutdown::Write).unwrap();
+    let rest = read_to_end(&mut client);
+    assert!(
+        rest.is_empty(),
+        "unexpected: {:?}",
+        String::from_utf8_lossy(&rest)
+    );
+}
+
+#[test]
+fn fifty_clients_get_every_other_line_whole_and_in_one_order() {
+    const CLIENTS: usize = 50;
+    const LINES: usize = 100;
+    let room = Room::new();
+    let (server, events) = serve(&room);
+    let clients: Vec<TcpStream> = (0..CLIENTS).map(|_| connect(server.local_addr())).collect();
+    joined(&events, CLIENTS);
+    assert_eq!(room.len(), CLIENTS);
+
+    let readers: Vec<_> = clients
+        .iter()
+        .map(|client| read_lines(client, (CLIENTS - 1) * LINES))
+        .collect();
+    // All at once: each writer waits for the others before its first line.
+    let start = Arc::new(Barrier::new(CLIENTS));
+    let writers: Vec<_> = clients
+        .iter()
+        .enumerate()
+        .map(|(me, client)| {
+            let mut client = client.try_clone().unwrap();
+            let start = Arc::clone(&start);
+            thread::spawn(move || {
+                start.wait();
+                for seq in 0..LINES {
+                    // Padded so that the lines are not all one size.
+                    let line = format!("{me} {seq} {}\n", "=".repeat(seq % 7));
+                    client.write_all(line.as_bytes()).unwrap();
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.join().unwrap();
+    }
+
+    // Each line as (sender, sequence number).
+    let received: Vec<Vec<(usize, usize)>> = readers
+        .into_iter()
+        .map(|reader| {
+            let lines = reader.join().unwrap();
+            lines
+                .iter()
+                .map(|line| {
+                    let line = std::str::from_utf8(line).unwrap();
+                    let mut words = line.split(' ');
+                    let sender = words.next().unwrap().parse().unwrap();
+                    let seq: usize = words.next().unwrap().parse().unwrap();
+                    assert_eq!(line, format!("{sender} {seq} {}\n", "=".repeat(seq % 7)));
+                    (sender, seq)
+                })
+                .collect()
+        })
+        .collect();
+
+    for (me, lines) in received.iter().enumerate() {
+        // Exactly the others' lines, once each, none of its own...
+        let expected: HashSet<_> = (0..CLIENTS)
+            .filter(|&sender| sender != me)
+            .flat_map(|sender| (0..LINES).map(move |seq| (sender, seq)))
+            .collect();
+        assert_eq!(lines.iter().copied().collect::<HashSet<_>>(), expected);
+        assert_eq!(lines.len(), expected.len(), "client {me} got a line twice");
+        // ... each sender's in the order it sent them ...
+        for sender in (0..CLIENTS).filter(|&sender| sender != me) {
+            let seqs: Vec<usize> = lines
+                .iter()
+                .filter(|line| line.0 == sender)
+                .map(|line| line.1)
+                .collect();
+            assert_eq!(seqs, (0..LINES).collect::<Vec<_>>());
+        }
+    }
+    // ... and the room's order is the same for everyone: any two clients
+    // agree on the order of the lines both received.
+    for a in 0..CLIENTS {
+        for b in a + 1..CLIENTS {
+            let seen_by = |who: usize, other: usize| -> Vec<(usize, usize)> {
+                received[who]
+                    .iter()
+                    .copied()
+                    .filter(|line| line.0 != other)
+                    .collect()
+            };
+            assert!(seen_by(a, b) == seen_by(b, a), "{a} and {b} disagree");
+        }
+    }
+
+    for client in clients {
+        end_and_expect_nothing_more(client);
+    }
+}
+
+#[test]
+fn a_client_that_never_reads_is_evicted_and_the_others_go_on() {
+    const LINE: usize = 1000;
+    const LINES: usize = 10_000; // 10 MB from each of two talkers
+    let room = Room::new().write_timeout(Duration::from_millis(200));
+    let (server, events) = serve(&room);
+    let stuck = connect(server.local_addr());
+    let talkers = [connect(server.local_addr()), connect(server.local_addr())];
+    joined(&events, 3);
+
+    let started = Instant::now();
+    let readers: Vec<_> = talkers
+        .iter()
+        .map(|talker| read_lines(talker, LINES))
+        .collect();
+    let writers: Vec<_> = talkers
+        .iter()
+        .enumerate()
+        .map(|(me, talker)| {
+            let mut talker = talker.try_clone().unwrap();
+            thread::spawn(move || {
+                for seq in 0..LINES {
+                    let line = format!("{me} {seq:05} {}\n", "x".repeat(LINE - 9));
+                    talker.write_all(line.as_bytes()).unwrap();
+                }
+            })
+        })
+        .collect();
+
+    // The stuck client is evicted: its connection closes, and the room has
+    // one peer less.
+    closed(&events, &stuck);
+    assert!(started.elapsed() >= Duration::from_millis(200));
+    assert_eq!(room.len(), 2);
+
+    // The others' traffic all arrives, whole and in order.
+    for writer in writers {
+        writer.join().unwrap();
+    }
+    for (me, reader) in readers.into_iter().enumerate() {
+        let lines = reader.join().unwrap();
+        let other = 1 - me;
+        for (seq, line) in lines.iter().enumerate() {
+            assert_eq!(line.len(), LINE);
+            assert!(line.starts_with(format!("{other} {seq:05} ").as_bytes()));
+        }
+    }
+
+    // The stuck client finds its connection closed once it reads what was
+    // queued for it.
+    let mut stuck = stuck;
+    read_to_end(&mut stuck);
+    for talker in talkers {
+        end_and_expect_nothing_more(talker);
+    }
+}
+
+#[test]
+fn two_thousand_clients_come_and_go_and_every_thread_ends() {
+    const THREADS: usize = 4;
+    const CYCLES: usize = 500; // per thread: 2,000 in all
+    let room = Room::new().write_timeout(Duration::from_millis(200));
+    let (server, events) = serve(&room);
+    let addr = server.local_addr();
+
+    // One client stays for the whole churn and checks that only whole
+    // lines reach it: a relayed fragment would merge with the next line.
+    let watcher = connect(addr);
+    joined(&events, 1);
+    let watching = {
+        let mut reader = BufReader::new(watcher.try_clone().unwrap());
+        thread::spawn(move || {
+            let mut count = 0;
+            let mut line = String::new();
+            while reader.read_line(&mut line).expect("a line") > 0 {
+                assert!(
+                    line.starts_with("clean ") && line.ends_with('\n'),
+                    "{line:?}"
+                );
+                assert_eq!(line.matches("clean").count(), 1, "{line:?}");
+                count += 1;
+                line.clear();
+            }
+            count
+        })
+    };
+
+    let churners: Vec<_> = (0..THREADS)
+        .map(|t| {
+            thread::spawn(move || {
+                for i in 0..CYCLES {
+                    let mut client = connect(addr);
+                    match i % 4 {
+                        // Clean: a line, FIN, and wait for the server's FIN.
+                        0 => {
+                            writeln!(client, "clean {t} {i}").unwrap();
+                            client.shutdown(Shutdown::Write).unwrap();
+                            read_to_end(&mut client);
+                        }
+                        // Dropped mid-line.
+                        1 => client.write_all(b"partial ").unwrap(),
+                        // A line, then dropped mid-line.
+                        2 => client.write_all(b"clean and then partial").unwrap(),
+                        // Dropped at once.
+                        _ => {}
+                    }
+                    drop(client);
+                }
+            })
+        })
+        .collect();
+    for churner in churners {
+        churner.join().unwrap();
+    }
+
+    // Every churner's connection closes on the server, and leaves the room.
+    let mut closes = 0;
+    while closes < THREADS * CYCLES {
+        if let Event::Closed(..) = next(&events) {
+            closes += 1;
+        }
+    }
+    assert_eq!(room.len(), 1);
+    watcher.shutdown(Shutdown::Write).unwrap();
+    assert_eq!(watching.join().unwrap(), THREADS * CYCLES / 4);
+    closed(&events, &watcher);
+    assert_eq!(room.len(), 0);
+
+    // server.close(), then its 'close': join() returns only once every
+    // connection's thread has ended.
+    server.close();
+    let (done, joined) = mpsc::channel();
+    thread::spawn(move || {
+        server.join();
+        let _ = done.send(());
+    });
+    joined
+        .recv_timeout(TIMEOUT)
+        .expect("every connection thread ended");
+}
+
+#[test]
+fn a_too_long_line_is_an_error_for_its_client_only() {
+    let room = Room::new()
+        .max_line(1024)
+        .write_timeout(Duration::from_millis(200));
+    let (server, events) = serve(&room);
+    let mut long = connect(server.local_addr());
+    let mut others = [connect(server.local_addr()), connect(server.local_addr())];
+    joined(&events, 3);
+
+    // One byte over the limit, and no `\n`: the client is told, then FIN.
+    long.write_all(&[b'y'; 1025]).unwrap();
+    let told = read_to_end(&mut long);
+    assert_eq!(told, b"error: line longer than 1024 bytes\n");
+    let addr = long.local_addr().unwrap();
+    drop(long);
+    assert_eq!(closed_addr(&events, addr), Some(io::ErrorKind::InvalidData));
+    // The others never saw a byte of it, and go on.
+    others[0].write_all(b"still here\n").unwrap();
+    let got = read_lines(&others[1], 1).join().unwrap();
+    assert_eq!(got, [b"still here\n"]);
+    assert_eq!(room.len(), 2);
+    for client in others {
+        end_and_expect_nothing_more(client);
+    }
+}
+
+#[test]
+fn an_endless_line_is_cut_off_without_the_server_buffering_it() {
+    const MAX_SENT: usize = 64 * 1024 * 1024;
+    let room = Room::new()
+        .max_line(1024)
+        .write_timeout(Duration::from_millis(200));
+    let (server, events) = serve(&room);
+    let endless = connect(server.local_addr());
+    let mut others = [connect(server.local_addr()), connect(server.local_addr())];
+    joined(&events, 3);
+
+    // The endless client reads too (whatever comes: the error, or a reset).
+    let mut reader = endless.try_clone().unwrap();
+    let reading = thread::spawn(move || {
+        let _ = reader.read_to_end(&mut Vec::new());
+    });
+    let mut writer = endless.try_clone().unwrap();
+    let writing = thread::spawn(move || {
+        let chunk = [b'z'; 64 * 1024];
+        let mut sent = 0;
+        while sent < MAX_SENT {
+            match writer.write(&chunk) {
+                Ok(n) => sent += n,
+                Err(_) => return sent,
+            }
+        }
+        sent
+    });
+    assert_eq!(closed(&events, &endless), Some(io::ErrorKind::InvalidData));
+    // Cut off long before 64 MB: a server buffering the line would take it all.
+    let sent = writing.join().unwrap();
+    assert!(sent < MAX_SENT, "sent {sent} bytes without being cut off");
+    reading.join().unwrap();
+
+    others[0].write_all(b"still chatting\n").unwrap();
+    assert_eq!(
+        read_lines(&others[1], 1).join().unwrap(),
+        [b"still chatting\n"]
+    );
+    assert_eq!(room.len(), 2);
+    for client in others {
+        end_and_expect_nothing_more(client);
+    }
+}
+
+#[test]
+fn lines_are_relayed_byte_for_byte_and_never_in_pieces() {
+    let room = Room::new();
+    let (server, events) = serve(&room);
+    let mut a = connect(server.local_addr());
+    let mut b = connect(server.local_addr());
+    let c = connect(server.local_addr());
+    joined(&events, 3);
+
+    // Invalid UTF-8, and a `\r\n` ending: relayed as they are.
+    let odd = b"\xff\xfe caf\xc3\xa9 \xc3\x28 end\r\n";
+    a.write_all(odd).unwrap();
+    assert_eq!(read_lines(&c, 1).join().unwrap(), [odd]);
+
+    // Half a line, a whole line from someone else, the other half: the half
+    // waits for its `\n` whatever order the server reads them in.
+    let reading = read_lines(&c, 2);
+    a.write_all(b"first half, ").unwrap();
+    b.write_all(b"from b\n").unwrap();
+    a.write_all(b"second half\n").unwrap();
+    let got = reading.join().unwrap();
+    let got: HashSet<&[u8]> = got.iter().map(Vec::as_slice).collect();
+    let expected: HashSet<&[u8]> = [&b"from b\n"[..], b"first half, second half\n"].into();
+    assert_eq!(got, expected);
+    // a and b heard each other; c heard nothing more.
+    for mut client in [a, b] {
+        client.shutdown(Shutdown::Write).unwrap();
+        read_to_end(&mut client);
+    }
+    end_and_expect_nothing_more(c);
+}
