@@ -67,7 +67,7 @@ fn client_with_nothing_listening_fails_cleanly() {
         .local_addr()
         .unwrap()
         .port();
-    for client in ["tcp_client", "net_client"] {
+    for client in ["tcp_client", "net_client", "chat_client"] {
         let output = run(client)
             .args(["--port", &port.to_string()])
             .output()

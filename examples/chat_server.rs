@@ -1,0 +1,51 @@
+//! B3, doc B's chat room server, on port 8080.
+//!
+//! Every line a client sends goes to every other client. Prints `Got a new
+//! connection` and `A client connection closed` for each client, and
+//! `Server error : MSG` if accepting a connection fails. The snippet also
+//! listens for the server's `'close'` (`Server closed`); like the snippet,
+//! this server never closes, so stop it with Ctrl-C.
+//!
+//! Run: `cargo run --example chat_server [-- --host HOST --port PORT]`, then
+//! `cargo run --example chat_client` in two more terminals.
+
+mod common;
+
+use common::{Args, OrExit};
+use netcourse::chat::Room;
+use netcourse::tcp::{Handler, Server, Socket};
+use std::io;
+
+/// The snippet's own listeners on each connection; the room's work
+/// (`sockets.push`, the relay, `sockets.splice`) is done by the room's handler.
+struct Log;
+
+impl Handler for Log {
+    // 'connection'
+    fn on_connection(&mut self, _socket: &mut Socket) -> io::Result<()> {
+        println!("Got a new connection");
+        Ok(())
+    }
+
+    // 'close'
+    fn on_close(&mut self, _had_error: bool) {
+        println!("A client connection closed");
+    }
+}
+
+fn main() {
+    let args = Args::parse(8080);
+    // let sockets = []
+    let room = Room::new();
+    let server = Server::bind(args.addr())
+        .or_exit(format_args!("cannot listen on {}:{}", args.host, args.port))
+        .on_error(|err| println!("Server error : {err}"))
+        .on_close(|| println!("Server closed"));
+    eprintln!(
+        "listening on {}",
+        server.local_addr().or_exit("local address")
+    );
+    server
+        .serve(move || room.handler_with(Log))
+        .or_exit("cannot start the server");
+}
