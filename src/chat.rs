@@ -106,7 +106,7 @@ struct Peer {
     /// for the same socket), so that any thread can write to it. Its write
     /// timeout is the room's. Dropped when the peer leaves or is evicted;
     /// that closes only this descriptor: the connection lives on until its
-    /// own thread drops its [`Socket`].
+    /// own thread drops the original stream, just before `'close'`.
     stream: TcpStream,
 }
 
