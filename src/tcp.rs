@@ -211,16 +211,24 @@ impl<'a> Socket<'a> {
 
     /// `socket.end()`: sends FIN (`shutdown(Shutdown::Write)`). We will
     /// write nothing more; the peer can still send, and `'data'` and `'end'`
-    /// still come. Calling it twice is harmless.
+    /// still come. Calling it twice is harmless, and so is calling it on a
+    /// connection that is closed already (as Node's `end()` on a destroyed
+    /// socket does nothing).
     ///
     /// # Errors
-    /// Fails if the connection is already gone (`NotConnected`).
+    /// As `TcpStream::shutdown`, but for `NotConnected`.
     pub fn end(&mut self) -> io::Result<()> {
-        if !self.ended {
-            self.ended = true;
-            self.stream.shutdown(Shutdown::Write)?;
+        if self.ended {
+            return Ok(());
         }
-        Ok(())
+        self.ended = true;
+        match self.stream.shutdown(Shutdown::Write) {
+            // Closed both ways already: the peer's FIN came, and ours went
+            // (from a clone of the stream on another thread), or the peer
+            // reset it, which the next read reports. Nothing left to end.
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+            result => result,
+        }
     }
 
     /// `socket.destroy()`: closes both directions now. The read loop stops
