@@ -1,0 +1,413 @@
+//! The benchmark's client: plain std threads, the same code for every server
+//! it drives. It is heavier than the servers it measures (a thread per
+//! client, often two), so its figures are only compared with each other,
+//! taken in the same run.
+
+use crate::servers::{GREETING, REPLY};
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Barrier};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+/// How long any one read or write may wait before the run counts as broken.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+/// A client connection with [`PATIENCE`] on its reads and writes, and
+/// without Nagle's algorithm: the client sends small messages back to back
+/// and must not add a delayed-ACK wait of its own to what it measures.
+fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
+    let stream = TcpStream::connect(addr)?;
+    stream.set_nodelay(true)?;
+    stream.set_read_timeout(Some(PATIENCE))?;
+    stream.set_write_timeout(Some(PATIENCE))?;
+    Ok(stream)
+}
+
+/// A thread with a small stack: the client runs up to two thousand of them.
+fn spawn<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> io::Result<JoinHandle<T>> {
+    thread::Builder::new().stack_size(128 * 1024).spawn(f)
+}
+
+/// What one `echo` run measured.
+pub struct Echo {
+    /// From the moment every client was connected and greeted to the last reply.
+    pub elapsed: Duration,
+    /// Every round trip's time, sorted.
+    pub latencies: Vec<Duration>,
+}
+
+/// `clients` connections each make `messages` round trips, one at a time:
+/// send a small message, wait for doc A's reply (`你好`).
+pub fn echo(addr: SocketAddr, clients: usize, messages: usize) -> io::Result<Echo> {
+    let start = Arc::new(Barrier::new(clients + 1));
+    let threads: Vec<_> = (0..clients)
+        .map(|_| {
+            let start = Arc::clone(&start);
+            spawn(move || {
+                let greeted = connect(addr).and_then(|mut stream| {
+                    stream.read_exact(&mut [0; GREETING.len()])?;
+                    Ok(stream)
+                });
+                // Wait even after a failure, or the others wait forever.
+                start.wait();
+                let mut stream = greeted?;
+                let began = Instant::now();
+                let mut latencies = Vec::with_capacity(messages);
+                for _ in 0..messages {
+                    let sent = Instant::now();
+                    stream.write_all(b"ping\n")?;
+                    stream.read_exact(&mut [0; REPLY.len()])?;
+                    latencies.push(sent.elapsed());
+                }
+                Ok(((began, Instant::now()), latencies))
+            })
+        })
+        .collect::<io::Result<_>>()?;
+    start.wait();
+    let mut span = Span::default();
+    let mut latencies = Vec::with_capacity(clients * messages);
+    for thread in threads {
+        let ((began, ended), its) = join(thread)?;
+        span.cover(began, ended);
+        latencies.extend(its);
+    }
+    latencies.sort();
+    Ok(Echo {
+        elapsed: span.duration(),
+        latencies,
+    })
+}
+
+/// What one `chat` run measured.
+pub struct Chat {
+    /// Lines delivered: each client's count of lines from the others.
+    pub delivered: u64,
+    /// Lines that should have been: `clients × (clients − 1) × lines`.
+    pub expected: u64,
+    /// From the first line sent to the last one delivered.
+    pub elapsed: Duration,
+}
+
+/// `clients` connections join the room, then each sends `lines` lines, one
+/// write per line, while a second thread per client counts what it receives.
+pub fn chat(addr: SocketAddr, clients: usize, lines: usize) -> io::Result<Chat> {
+    let expected_each = ((clients - 1) * lines) as u64;
+    let (events, heard) = mpsc::channel();
+    let mut room = Vec::with_capacity(clients);
+    let mut readers = Vec::with_capacity(clients);
+    for client in 0..clients {
+        let stream = connect(addr)?;
+        let reader = stream.try_clone()?;
+        let events = events.clone();
+        // Client 0 sends the probes and the sync line, so never hears them.
+        let sync_first = client != 0;
+        readers.push(spawn(move || {
+            count_lines(reader, client, sync_first, expected_each, events)
+        })?);
+        room.push(stream);
+    }
+    everyone_joined(&mut room[0], clients - 1, &heard)?;
+    room[0].write_all(b"sync\n")?;
+    wait_for(&heard, clients - 1, |event| matches!(event, Event::Synced))?;
+
+    let start = Arc::new(Barrier::new(clients + 1));
+    let writers: Vec<_> = room
+        .into_iter()
+        .enumerate()
+        .map(|(client, mut stream)| {
+            let start = Arc::clone(&start);
+            spawn(move || -> io::Result<(Instant, TcpStream)> {
+                start.wait();
+                let began = Instant::now();
+                for line in 0..lines {
+                    stream.write_all(format!("client {client} line {line}\n").as_bytes())?;
+                }
+                Ok((began, stream)) // kept open until every count is in
+            })
+        })
+        .collect::<io::Result<_>>()?;
+    start.wait();
+    let mut span = Span::default();
+    let mut delivered = 0;
+    let mut open = Vec::new();
+    for writer in writers {
+        let (began, stream) = join(writer)?;
+        span.cover(began, began);
+        open.push(stream);
+    }
+    for reader in readers {
+        let (count, done) = join(reader)?;
+        delivered += count;
+        span.cover(done, done);
+    }
+    drop(open);
+    Ok(Chat {
+        delivered,
+        expected: expected_each * clients as u64,
+        elapsed: span.duration(),
+    })
+}
+
+/// What a reader tells the driver.
+enum Event {
+    /// It heard its first line: the server has it in the room.
+    Joined,
+    /// It heard `sync`: from here on it counts.
+    Synced,
+    /// It heard `go`, at this instant (`conns`).
+    Go(Instant),
+}
+
+/// Client 0 sends `probe` lines, every 10 ms, until `others` readers have
+/// heard one: then the server has every client in its room.
+fn everyone_joined(
+    prober: &mut TcpStream,
+    others: usize,
+    heard: &Receiver<Event>,
+) -> io::Result<()> {
+    let mut joined = 0;
+    let deadline = Instant::now() + PATIENCE;
+    while joined < others {
+        prober.write_all(b"probe\n")?;
+        while let Ok(event) = heard.recv_timeout(Duration::from_millis(10)) {
+            joined += matches!(event, Event::Joined) as usize;
+        }
+        if Instant::now() > deadline {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("only {joined} of {others} clients joined the room"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Waits for `n` events that match.
+fn wait_for(
+    heard: &Receiver<Event>,
+    n: usize,
+    wanted: impl Fn(&Event) -> bool,
+) -> io::Result<Vec<Event>> {
+    let mut got = Vec::with_capacity(n);
+    while got.len() < n {
+        match heard.recv_timeout(PATIENCE) {
+            Ok(event) if wanted(&event) => got.push(event),
+            Ok(_) => {}
+            Err(_) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("only {} of {n} clients answered", got.len()),
+                ))
+            }
+        }
+    }
+    Ok(got)
+}
+
+/// A chat reader: reports its first line (`Joined`) and the `sync` line,
+/// then counts lines until it has `expected`, and returns how many it got
+/// and when it got the last.
+fn count_lines(
+    stream: TcpStream,
+    client: usize,
+    sync_first: bool,
+    expected: u64,
+    events: Sender<Event>,
+) -> io::Result<(u64, Instant)> {
+    let mut reader = BufReader::new(stream);
+    if sync_first {
+        let mut line = String::new();
+        let mut joined = false;
+        while line != "sync\n" {
+            line.clear();
+            if reader.read_line(&mut line)? == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!("client {client}: closed"),
+                ));
+            }
+            if !joined {
+                joined = true;
+                let _ = events.send(Event::Joined);
+            }
+        }
+        let _ = events.send(Event::Synced);
+    }
+    // Count the newlines, whatever the relay's chunks look like.
+    let mut count = 0;
+    while count < expected {
+        let buf = match reader.fill_buf() {
+            Ok([]) | Err(_) => break, // closed, or silent for PATIENCE: lost
+            Ok(buf) => buf,
+        };
+        count += buf.iter().filter(|&&byte| byte == b'\n').count() as u64;
+        let n = buf.len();
+        reader.consume(n);
+    }
+    Ok((count, Instant::now()))
+}
+
+/// What one `conns` run measured.
+pub struct Conns {
+    /// From the first connect until the server had every client in its room.
+    pub connect_all: Duration,
+    /// From sending one line until the last of the others had it.
+    pub broadcast: Duration,
+    /// The server's resident memory growth per connection, in bytes, if the
+    /// server is ours to read.
+    pub bytes_per_conn: Option<u64>,
+}
+
+/// `clients` chat clients connect (from 8 threads at once) and stay; then
+/// one line goes to all. `rss` reads the server's resident memory.
+pub fn conns(addr: SocketAddr, clients: usize, rss: impl Fn() -> Option<u64>) -> io::Result<Conns> {
+    let before = rss();
+    let began = Instant::now();
+    let (events, heard) = mpsc::channel();
+    let mut prober = connect(addr)?;
+    let connectors: Vec<_> = (0..8)
+        .map(|connector| {
+            let events = events.clone();
+            spawn(move || -> io::Result<Vec<JoinHandle<io::Result<()>>>> {
+                let mut readers = Vec::new();
+                for _ in (connector..clients - 1).step_by(8) {
+                    let stream = connect(addr)?;
+                    let events = events.clone();
+                    readers.push(spawn(move || wait_for_go(stream, events))?);
+                }
+                Ok(readers)
+            })
+        })
+        .collect::<io::Result<_>>()?;
+    let mut readers = Vec::new();
+    for connector in connectors {
+        readers.extend(join(connector)?);
+    }
+    everyone_joined(&mut prober, clients - 1, &heard)?;
+    let connect_all = began.elapsed();
+    let after = rss();
+
+    let sent = Instant::now();
+    prober.write_all(b"go\n")?;
+    let got = wait_for(&heard, clients - 1, |event| matches!(event, Event::Go(_)))?;
+    let last = got
+        .iter()
+        .filter_map(|event| match event {
+            Event::Go(at) => Some(*at),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(sent);
+    for reader in readers {
+        join(reader)?;
+    }
+    Ok(Conns {
+        connect_all,
+        broadcast: last - sent,
+        bytes_per_conn: before
+            .zip(after)
+            .map(|(before, after)| after.saturating_sub(before) / clients as u64),
+    })
+}
+
+/// A `conns` reader: reports its first line, then the moment `go` arrives.
+fn wait_for_go(stream: TcpStream, events: Sender<Event>) -> io::Result<()> {
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    let mut joined = false;
+    while line != "go\n" {
+        line.clear();
+        if reader.read_line(&mut line)? == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the server closed",
+            ));
+        }
+        if !joined {
+            joined = true;
+            let _ = events.send(Event::Joined);
+        }
+    }
+    let _ = events.send(Event::Go(Instant::now()));
+    Ok(())
+}
+
+/// What one `udp` run measured.
+pub struct Blast {
+    /// How many datagrams were sent.
+    pub sent: u64,
+    /// How long sending them took.
+    pub elapsed: Duration,
+}
+
+/// `senders` threads send `datagrams` datagrams of `hello world` between
+/// them, as fast as they can.
+pub fn udp(addr: SocketAddr, senders: usize, datagrams: usize) -> io::Result<Blast> {
+    let start = Arc::new(Barrier::new(senders + 1));
+    let threads: Vec<_> = (0..senders)
+        .map(|sender| {
+            let start = Arc::clone(&start);
+            spawn(move || -> io::Result<((Instant, Instant), u64)> {
+                let socket = UdpSocket::bind("127.0.0.1:0");
+                start.wait();
+                let socket = socket?;
+                let began = Instant::now();
+                let mut sent = 0;
+                for _ in (sender..datagrams).step_by(senders) {
+                    socket.send_to(b"hello world", addr)?;
+                    sent += 1;
+                }
+                Ok(((began, Instant::now()), sent))
+            })
+        })
+        .collect::<io::Result<_>>()?;
+    start.wait();
+    let mut span = Span::default();
+    let mut sent = 0;
+    for thread in threads {
+        let ((began, ended), its) = join(thread)?;
+        span.cover(began, ended);
+        sent += its;
+    }
+    Ok(Blast {
+        sent,
+        elapsed: span.duration(),
+    })
+}
+
+/// When a run took place: from the first client's first moment to the last
+/// client's last. Each client thread times itself, because the thread that
+/// released them all may be the last to run again: its own clock would miss
+/// the start.
+#[derive(Default)]
+struct Span {
+    first: Option<Instant>,
+    last: Option<Instant>,
+}
+
+impl Span {
+    /// Stretches the span to cover `from..to`.
+    fn cover(&mut self, from: Instant, to: Instant) {
+        self.first = Some(self.first.map_or(from, |first| first.min(from)));
+        self.last = Some(self.last.map_or(to, |last| last.max(to)));
+    }
+
+    fn duration(&self) -> Duration {
+        match (self.first, self.last) {
+            (Some(first), Some(last)) => last - first,
+            _ => Duration::ZERO,
+        }
+    }
+}
+
+/// A client thread's result; a panic in it is a bug in the benchmark.
+fn join<T>(thread: JoinHandle<io::Result<T>>) -> io::Result<T> {
+    thread.join().unwrap_or_else(|_| {
+        Err(io::Error::new(
+            io::ErrorKind::Other,
+            "a client thread panicked",
+        ))
+    })
+}

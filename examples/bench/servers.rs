@@ -1,0 +1,152 @@
+//! The servers the benchmark measures, each run as a child process of the
+//! benchmark (`bench --serve KIND`), so that every server, netcourse's,
+//! plain std's and Node's, is a process of its own driven by the same
+//! client, and its memory can be read from `/proc/PID/status`.
+//!
+//! Each one speaks the protocol of the matching Node anchor in
+//! `../shared/anchors/node/`: doc A's TCP server (greet, then `你好` for each
+//! chunk), doc B's chat relay, doc A's UDP server (counting datagrams).
+
+use netcourse::chat::Room;
+use netcourse::tcp::{self, Server, Socket};
+use netcourse::udp::{self, RemoteInfo};
+use std::io::{self, Read, Write};
+use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread;
+use std::time::Duration;
+
+/// What doc A's server sends each new client.
+pub const GREETING: &[u8] = "hello world：\n".as_bytes();
+/// What it answers to every chunk.
+pub const REPLY: &[u8] = "你好".as_bytes();
+
+/// Runs the server `kind` until the process is killed. It prints
+/// `listening on ADDR` on stderr once bound, and the UDP servers print
+/// `received N` on stdout every 100 ms.
+pub fn serve(kind: &str) -> io::Result<()> {
+    match kind {
+        "echo-netcourse" => {
+            let server = Server::bind("127.0.0.1:0")?;
+            eprintln!("listening on {}", server.local_addr()?);
+            server.serve(|| Greeter)
+        }
+        "echo-raw" => raw_echo(),
+        "chat-netcourse" => {
+            let room = Room::new();
+            let server = Server::bind("127.0.0.1:0")?;
+            eprintln!("listening on {}", server.local_addr()?);
+            server.serve(move || room.handler())
+        }
+        "chat-raw" => raw_chat(),
+        "udp-netcourse" => {
+            let socket = udp::Socket::bind("127.0.0.1:0")?;
+            eprintln!("listening on {}", socket.local_addr());
+            let count = report_every_100ms();
+            socket.receive(Counter(count))
+        }
+        "udp-raw" => raw_udp(),
+        _ => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("no server called {kind}"),
+        )),
+    }
+}
+
+/// Doc A's server as a netcourse handler, as in `examples/tcp_server.rs`.
+struct Greeter;
+
+impl tcp::Handler for Greeter {
+    fn on_connection(&mut self, socket: &mut Socket) -> io::Result<()> {
+        socket.write(GREETING)
+    }
+    fn on_data(&mut self, socket: &mut Socket, _data: &[u8]) -> io::Result<()> {
+        socket.write(REPLY)
+    }
+}
+
+/// Doc A's server in plain std: the floor under `echo-netcourse`.
+fn raw_echo() -> io::Result<()> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    eprintln!("listening on {}", listener.local_addr()?);
+    for stream in listener.incoming() {
+        let mut stream = stream?;
+        thread::spawn(move || -> io::Result<()> {
+            stream.write_all(GREETING)?;
+            let mut buf = [0; 64 * 1024];
+            while stream.read(&mut buf)? > 0 {
+                stream.write_all(REPLY)?;
+            }
+            Ok(())
+        });
+    }
+    Ok(())
+}
+
+/// Doc B's chat relay in plain std, as the Node anchor does it: each chunk
+/// read, as it is, to every other client, under one lock. No lines, no
+/// timeouts, no limits: the floor under `chat-netcourse`.
+fn raw_chat() -> io::Result<()> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    eprintln!("listening on {}", listener.local_addr()?);
+    let peers: Arc<Mutex<Vec<(u64, TcpStream)>>> = Arc::default();
+    for (id, stream) in (0u64..).zip(listener.incoming()) {
+        let mut stream = stream?;
+        peers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((id, stream.try_clone()?));
+        let peers = Arc::clone(&peers);
+        thread::spawn(move || {
+            let mut buf = [0; 64 * 1024];
+            while let Ok(n @ 1..) = stream.read(&mut buf) {
+                let mut peers = peers.lock().unwrap_or_else(PoisonError::into_inner);
+                // Every other client; one that cannot take the chunk is dropped.
+                peers.retain(|(other, peer)| *other == id || (&*peer).write_all(&buf[..n]).is_ok());
+            }
+            let mut peers = peers.lock().unwrap_or_else(PoisonError::into_inner);
+            peers.retain(|(other, _)| *other != id);
+        });
+    }
+    Ok(())
+}
+
+/// Counts datagrams for the netcourse UDP server.
+struct Counter(Arc<AtomicU64>);
+
+impl udp::Handler for Counter {
+    fn on_message(
+        &mut self,
+        _socket: &udp::Socket,
+        _msg: &[u8],
+        _rinfo: &RemoteInfo,
+    ) -> io::Result<()> {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// Doc A's UDP server in plain std, counting: the floor under `udp-netcourse`.
+fn raw_udp() -> io::Result<()> {
+    let socket = UdpSocket::bind("127.0.0.1:0")?;
+    eprintln!("listening on {}", socket.local_addr()?);
+    let count = report_every_100ms();
+    let mut buf = [0; 64 * 1024];
+    loop {
+        socket.recv_from(&mut buf)?;
+        count.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// A counter, and a thread that prints it as `received N` every 100 ms, as
+/// the Node anchor does every second.
+fn report_every_100ms() -> Arc<AtomicU64> {
+    let count = Arc::new(AtomicU64::new(0));
+    let reported = Arc::clone(&count);
+    thread::spawn(move || loop {
+        thread::sleep(Duration::from_millis(100));
+        println!("received {}", reported.load(Ordering::Relaxed));
+    });
+    count
+}
