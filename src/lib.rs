@@ -18,9 +18,19 @@
 //! `io::Result` and calls your code. The programs that print are the
 //! examples, one per snippet of the documents (`cargo run --example
 //! tcp_server`).
+//!
+//! ## The course
+//!
+//! The crate is half of a course; the other half is `docs/` (start at its
+//! `README.md`), one chapter per section of the two documents. Each chapter
+//! is compiled into [`course`] so that `cargo test` runs its Rust code:
+//!
+//! 1. [Sockets and the layers](course::ch1_sockets): OSI's 7 layers and
+//!    TCP/IP's 4, what a socket is, one connection seen from both ends.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod chat;
+pub mod course;
 pub mod tcp;
 pub mod udp;

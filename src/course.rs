@@ -1,0 +1,14 @@
+//! The course in `docs/`, compiled: one empty module per chapter, whose
+//! documentation *is* the chapter's Markdown file.
+//!
+//! Nothing here is code. The modules exist so that rustdoc renders every
+//! chapter and `cargo test` compiles and runs every Rust block in it: a
+//! chapter whose code no longer builds against the library fails the build.
+//! The chapters are written for GitHub first, so their links to other files
+//! (`../examples/tcp_server.rs`, `02-tcp.md`) work there, in the repository,
+//! rather than in these pages.
+//!
+//! 1. [`ch1_sockets`]: sockets and the layers.
+
+#[doc = include_str!("../docs/01-sockets.md")]
+pub mod ch1_sockets {}
