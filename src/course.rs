@@ -9,6 +9,10 @@
 //! rather than in these pages.
 //!
 //! 1. [`ch1_sockets`]: sockets and the layers.
+//! 2. [`ch2_tcp`]: a TCP server and client.
 
 #[doc = include_str!("../docs/01-sockets.md")]
 pub mod ch1_sockets {}
+
+#[doc = include_str!("../docs/02-tcp.md")]
+pub mod ch2_tcp {}

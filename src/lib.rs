@@ -27,6 +27,9 @@
 //!
 //! 1. [Sockets and the layers](course::ch1_sockets): OSI's 7 layers and
 //!    TCP/IP's 4, what a socket is, one connection seen from both ends.
+//! 2. [A TCP server and client](course::ch2_tcp): doc A's and doc B's
+//!    servers and clients, one connection from SYN to FIN, bytes not
+//!    messages, and the same pair with nothing but `std::net`.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
