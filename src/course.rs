@@ -10,9 +10,13 @@
 //!
 //! 1. [`ch1_sockets`]: sockets and the layers.
 //! 2. [`ch2_tcp`]: a TCP server and client.
+//! 3. [`ch3_events`]: the events of a server and of a connection.
 
 #[doc = include_str!("../docs/01-sockets.md")]
 pub mod ch1_sockets {}
 
 #[doc = include_str!("../docs/02-tcp.md")]
 pub mod ch2_tcp {}
+
+#[doc = include_str!("../docs/03-events.md")]
+pub mod ch3_events {}

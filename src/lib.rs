@@ -30,6 +30,9 @@
 //! 2. [A TCP server and client](course::ch2_tcp): doc A's and doc B's
 //!    servers and clients, one connection from SYN to FIN, bytes not
 //!    messages, and the same pair with nothing but `std::net`.
+//! 3. [The events of a server and of a connection](course::ch3_events):
+//!    all eleven of doc A's events in one run, then `close`, `timeout`,
+//!    `drain`, half-close, `error` and the connection limit one by one.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
