@@ -11,6 +11,9 @@
 //! 1. [`ch1_sockets`]: sockets and the layers.
 //! 2. [`ch2_tcp`]: a TCP server and client.
 //! 3. [`ch3_events`]: the events of a server and of a connection.
+//!
+//! Appendix: [`errata`], every bug of the documents' snippets, and what
+//! the compiler says about its Rust twin.
 
 #[doc = include_str!("../docs/01-sockets.md")]
 pub mod ch1_sockets {}
@@ -20,3 +23,6 @@ pub mod ch2_tcp {}
 
 #[doc = include_str!("../docs/03-events.md")]
 pub mod ch3_events {}
+
+#[doc = include_str!("../docs/errata.md")]
+pub mod errata {}

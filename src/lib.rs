@@ -33,6 +33,9 @@
 //! 3. [The events of a server and of a connection](course::ch3_events):
 //!    all eleven of doc A's events in one run, then `close`, `timeout`,
 //!    `drain`, half-close, `error` and the connection limit one by one.
+//!
+//! Appendix: [errata](course::errata), every bug of the documents' snippets,
+//! what Node does with it, and what the Rust compiler says about its twin.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
