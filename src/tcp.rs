@@ -134,6 +134,34 @@ pub trait Handler {
     }
 }
 
+/// A handler lent rather than given: `tcp::connect(addr, &mut client)` runs
+/// `client`'s methods and leaves it with the caller afterwards, so what it
+/// collected can be read once the connection is over (as `&mut R` is a
+/// reader for any reader `R`).
+impl<H: Handler + ?Sized> Handler for &mut H {
+    fn on_connection(&mut self, socket: &mut Socket) -> io::Result<()> {
+        (**self).on_connection(socket)
+    }
+    fn on_connect(&mut self, socket: &mut Socket) -> io::Result<()> {
+        (**self).on_connect(socket)
+    }
+    fn on_data(&mut self, socket: &mut Socket, data: &[u8]) -> io::Result<()> {
+        (**self).on_data(socket, data)
+    }
+    fn on_end(&mut self, socket: &mut Socket) -> io::Result<()> {
+        (**self).on_end(socket)
+    }
+    fn on_timeout(&mut self, socket: &mut Socket) -> io::Result<()> {
+        (**self).on_timeout(socket)
+    }
+    fn on_error(&mut self, socket: &Socket, error: &io::Error) {
+        (**self).on_error(socket, error)
+    }
+    fn on_close(&mut self, had_error: bool) {
+        (**self).on_close(had_error)
+    }
+}
+
 /// One connection, as the [`Handler`] sees it: Node's `net.Socket`.
 ///
 /// It borrows the connection's `TcpStream`, which the connection's thread

@@ -258,3 +258,20 @@ fn write_after_end_is_an_error() {
     assert!(read_to_end(&mut client).is_empty());
     assert_eq!(errors.recv_timeout(TIMEOUT).unwrap(), "write after end()");
 }
+
+#[test]
+fn a_lent_handler_is_still_the_callers_after_the_connection() {
+    /// Collects what the server sends.
+    #[derive(Default)]
+    struct Collect(Vec<u8>);
+    impl Handler for Collect {
+        fn on_data(&mut self, socket: &mut Socket, data: &[u8]) -> io::Result<()> {
+            self.0.extend_from_slice(data);
+            socket.end()
+        }
+    }
+    let server = spawn(|| Greeter);
+    let mut client = Collect::default();
+    tcp::connect(server.local_addr(), &mut client).unwrap();
+    assert_eq!(client.0, GREETING.as_bytes());
+}
