@@ -67,7 +67,7 @@
 //! [`tcp`]: crate::tcp
 
 use crate::tcp::{Handler, Socket};
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -110,6 +110,31 @@ struct Peer {
     stream: TcpStream,
 }
 
+/// One sender's lines, waiting in the queue for the next broadcast round.
+#[derive(Debug)]
+struct Batch {
+    /// Who sent them: they go to everyone else.
+    from: PeerId,
+    /// Complete lines, copied out of the sender's read buffer.
+    lines: Vec<u8>,
+}
+
+/// `write_all` for several slices in one system call (`writev`) where the
+/// kernel takes them all at once, and as many calls as it needs where it
+/// does not. (std's own `write_all_vectored` is not stable yet.)
+fn write_all_vectored(mut stream: &TcpStream, mut slices: &mut [IoSlice<'_>]) -> io::Result<()> {
+    IoSlice::advance_slices(&mut slices, 0); // skip empty slices
+    while !slices.is_empty() {
+        match stream.write_vectored(slices) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => IoSlice::advance_slices(&mut slices, n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 /// The chat room: Node's `sockets` array, shared by every connection's
 /// thread.
 ///
@@ -123,6 +148,12 @@ pub struct Room {
     /// peer is pushed by [`join`](Room::join) and removed by
     /// [`leave`](Room::leave), or by a broadcast that could not reach it.
     peers: Arc<Mutex<Vec<Peer>>>,
+    /// Lines waiting for the next broadcast: each sender queues its batch
+    /// here (a short lock), then waits for `peers`; whoever gets `peers`
+    /// first sends everything queued by then (see
+    /// [`broadcast_from`](Room::broadcast_from)). Always locked *after*
+    /// `peers`, never before, so the two locks cannot deadlock.
+    queued: Arc<Mutex<Vec<Batch>>>,
     /// Where the next [`PeerId`] comes from; an atomic so that taking one
     /// needs no lock.
     next_id: Arc<AtomicU64>,
@@ -146,6 +177,7 @@ impl Room {
     pub fn new() -> Room {
         Room {
             peers: Arc::new(Mutex::new(Vec::new())),
+            queued: Arc::new(Mutex::new(Vec::new())),
             next_id: Arc::new(AtomicU64::new(0)),
             max_line: DEFAULT_MAX_LINE,
             write_timeout: DEFAULT_WRITE_TIMEOUT,
@@ -236,27 +268,37 @@ impl Room {
     }
 
     /// `sockets.forEach(other => other !== socket && other.write(data))`:
-    /// writes `lines` to every peer but `from`, each in one write, and
-    /// returns how many peers it reached.
+    /// sends `lines` to every peer but `from`, and returns once they have
+    /// gone.
     ///
-    /// `lines` should be complete lines: the room writes what it is given.
+    /// `lines` should be complete lines: the room sends what it is given.
     /// [`ChatHandler`] gives it all the complete lines of one read at once.
     ///
-    /// The lock is held for the whole broadcast. That is what makes the order
-    /// the same for everyone: while one sender's lines go out to every peer,
-    /// no other sender's can slip in between. The price is that a peer slow
-    /// to take its bytes delays every sender; the write timeout bounds that.
+    /// The writes happen under the room's lock. That is what makes the order
+    /// the same for everyone: while one round of lines goes out to every
+    /// peer, no other can slip in between. The price is that the senders take
+    /// turns, so a sender does not simply wait for its turn: it first queues
+    /// its lines, and whoever gets the lock next sends *everything* queued by
+    /// then, to each peer in one `writev` (minus that peer's own lines). When
+    /// a hundred clients talk at once, one round then carries many senders'
+    /// lines for the price of one system call per peer, and a sender whose
+    /// lines went out in another's round finds the queue empty and is done.
     ///
     /// A peer whose write fails (it reset the connection) or times out (it is
     /// not reading) is evicted: removed from the room, and its connection
     /// shut down in both directions, which ends its thread's blocking `read`
-    /// and so its thread. It may have received part of `lines`; it receives
+    /// and so its thread. It may have received part of a round; it receives
     /// nothing more.
     ///
     /// # Errors
-    /// `NotConnected` if `from` is not in the room: it was evicted, and
-    /// what it still sends is not relayed.
-    pub fn broadcast_from(&self, from: PeerId, lines: &[u8]) -> io::Result<usize> {
+    /// `NotConnected` if `from` is not in the room: it was evicted while its
+    /// lines waited, and it is told so that its connection closes.
+    pub fn broadcast_from(&self, from: PeerId, lines: &[u8]) -> io::Result<()> {
+        self.queue().push(Batch {
+            from,
+            lines: lines.to_vec(),
+        });
+        // Our turn: every round queued before ours is done.
         let mut peers = self.peers();
         if !peers.iter().any(|peer| peer.id == from) {
             return Err(io::Error::new(
@@ -264,21 +306,25 @@ impl Room {
                 "evicted from the chat room",
             ));
         }
-        let mut reached = 0;
+        let round = std::mem::take(&mut *self.queue());
+        if round.is_empty() {
+            return Ok(()); // our lines went out in the round before ours
+        }
+        let mut slices = Vec::with_capacity(round.len());
         // retain visits each peer once, in order, and keeps those for which
         // the closure returns true: the writes and the evictions in one pass.
         peers.retain(|peer| {
-            // if (otherSocket !== socket)
-            if peer.id == from {
-                return true;
-            }
-            // otherSocket.write(data): a &TcpStream is a writer too, so the
-            // shared clone needs no `mut`.
-            match (&peer.stream).write_all(lines) {
-                Ok(()) => {
-                    reached += 1;
-                    true
-                }
+            // if (otherSocket !== socket), for every sender in the round.
+            slices.clear();
+            slices.extend(
+                round
+                    .iter()
+                    .filter(|batch| batch.from != peer.id)
+                    .map(|batch| IoSlice::new(&batch.lines)),
+            );
+            // otherSocket.write(data), once for the whole round.
+            match write_all_vectored(&peer.stream, &mut slices) {
+                Ok(()) => true,
                 Err(_) => {
                     // Evicted. Already closed, if it reset; either way it ends.
                     let _ = peer.stream.shutdown(Shutdown::Both);
@@ -286,7 +332,7 @@ impl Room {
                 }
             }
         });
-        Ok(reached)
+        Ok(())
     }
 
     /// A [`tcp::Handler`](Handler) for one client of this room: make one per
@@ -333,6 +379,11 @@ impl Room {
     /// never leaves it half done), so the others take the guard and go on.
     fn peers(&self) -> MutexGuard<'_, Vec<Peer>> {
         self.peers.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The queue of lines waiting for a round, locked; poisoning as above.
+    fn queue(&self) -> MutexGuard<'_, Vec<Batch>> {
+        self.queued.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -674,7 +725,7 @@ mod tests {
         .join();
         assert!(room.peers.is_poisoned());
         assert_eq!(room.len(), 1);
-        assert_eq!(room.broadcast_from(id, b"still here\n").unwrap(), 0);
+        room.broadcast_from(id, b"still here\n").unwrap();
         assert!(room.leave(id));
         assert!(room.is_empty());
     }

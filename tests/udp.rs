@@ -27,7 +27,7 @@ impl Handler for Recorder {
         let _ = self.0.send(Event::Message(msg.to_vec(), *rinfo));
         match msg {
             b"close" => socket.close(),
-            b"fail" => return Err(io::Error::new(io::ErrorKind::Other, "told to fail")),
+            b"fail" => return Err(io::Error::other("told to fail")),
             _ => {}
         }
         Ok(())

@@ -423,10 +423,7 @@ impl Span {
 
 /// A client thread's result; a panic in it is a bug in the benchmark.
 fn join<T>(thread: JoinHandle<io::Result<T>>) -> io::Result<T> {
-    thread.join().unwrap_or_else(|_| {
-        Err(io::Error::new(
-            io::ErrorKind::Other,
-            "a client thread panicked",
-        ))
-    })
+    thread
+        .join()
+        .unwrap_or_else(|_| Err(io::Error::other("a client thread panicked")))
 }

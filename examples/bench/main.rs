@@ -280,7 +280,7 @@ fn run(scenario: &str, (clients, messages): (usize, usize), options: &Options) -
     // --quick is a correctness check: nothing may be lost.
     if options.quick && scenario == "chat" && figures.runs.iter().any(|(_, runs)| runs[0][1] > 0.0)
     {
-        return Err(io::Error::new(io::ErrorKind::Other, "lines were lost"));
+        return Err(io::Error::other("lines were lost"));
     }
     Ok(())
 }
