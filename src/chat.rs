@@ -245,6 +245,12 @@ impl Room {
         // One socket, two descriptors: the timeout is the socket's, so it
         // also bounds the writes the connection's own thread makes.
         stream.set_write_timeout(Some(self.write_timeout))?;
+        // No Nagle: by default the kernel holds back a small write while an
+        // earlier one is unacknowledged, and a client that only listens
+        // acknowledges late (delayed ACK, up to 40 ms). A chat line should
+        // go now, and the room batches its writes itself (one per peer per
+        // round, see broadcast_from), so Nagle's batching buys nothing here.
+        stream.set_nodelay(true)?;
         let id = PeerId(self.next_id.fetch_add(1, Ordering::Relaxed));
         self.peers().push(Peer { id, stream });
         Ok(id)
