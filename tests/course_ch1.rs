@@ -9,13 +9,20 @@ use std::net::{TcpListener, TcpStream};
 #[test]
 fn connecting_to_a_port_nobody_listens_on_is_refused() {
     // A port that was free a moment ago and that nothing listens on now.
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let error = TcpStream::connect(("127.0.0.1", port)).unwrap_err();
-    assert_eq!(error.kind(), io::ErrorKind::ConnectionRefused);
+    // "A moment ago" is not "now": another program may take the port in
+    // between, so a port that turns out to be taken is traded for another.
+    for _ in 0..10 {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        match TcpStream::connect(("127.0.0.1", port)) {
+            Err(error) if error.kind() == io::ErrorKind::ConnectionRefused => return,
+            _ => continue, // taken in between
+        }
+    }
+    panic!("no port stayed closed in ten tries");
 }
 
 /// Exercise 3: one port, one listener. Node's `server.listen` emits the

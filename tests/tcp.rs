@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{connect, read_n, read_to_end, TIMEOUT};
+use common::{connect, read_n, read_to_end, with_closed_port, TIMEOUT};
 use netcourse::tcp::{self, Handler, Server, ServerHandle, Socket};
 use std::io::{self, Write};
 use std::net::{Shutdown, TcpListener};
@@ -230,12 +230,10 @@ fn client_events_against_a_plain_std_server() {
 
 #[test]
 fn connect_to_nothing_is_connection_refused() {
-    // A port that was free a moment ago and that nothing listens on now.
-    let addr = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let error = tcp::connect(addr, Greeter).unwrap_err();
+    let error = with_closed_port(|port| {
+        let error = tcp::connect(("127.0.0.1", port), Greeter).err()?;
+        (error.kind() == io::ErrorKind::ConnectionRefused).then_some(error)
+    });
     assert_eq!(error.kind(), io::ErrorKind::ConnectionRefused);
 }
 

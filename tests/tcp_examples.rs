@@ -3,8 +3,7 @@
 
 mod common;
 
-use common::{assert_fails_cleanly, run, Running};
-use std::net::TcpListener;
+use common::{assert_fails_cleanly, run, with_closed_port, Running};
 
 /// The client's output is fixed but for one thing: TCP may deliver the
 /// server's greeting and its `你好` in one read or in two, and the client
@@ -61,17 +60,16 @@ fn second_server_on_the_same_port_fails_cleanly() {
 
 #[test]
 fn client_with_nothing_listening_fails_cleanly() {
-    // A port that was free a moment ago and that nothing listens on now.
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     for client in ["tcp_client", "net_client", "chat_client"] {
-        let output = run(client)
-            .args(["--port", &port.to_string()])
-            .output()
-            .unwrap();
+        let output = with_closed_port(|port| {
+            let output = run(client)
+                .args(["--port", &port.to_string()])
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&output.stderr)
+                .contains("Connection refused")
+                .then_some(output)
+        });
         assert_fails_cleanly(&output, "Connection refused");
     }
 }

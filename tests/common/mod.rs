@@ -196,3 +196,22 @@ pub fn assert_fails_cleanly(output: &std::process::Output, message: &str) {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// Runs `attempt` with a port that nothing listened on a moment ago, and
+/// again with another while it returns `None`, up to ten times. "A moment
+/// ago" is not "now": another test may bind the port in between, or the
+/// kernel may pick it as a connecting socket's own port. A test that needs
+/// a closed port returns `None` when what it saw says the port was taken.
+pub fn with_closed_port<T>(mut attempt: impl FnMut(u16) -> Option<T>) -> T {
+    for _ in 0..10 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("bind port 0")
+            .local_addr()
+            .expect("local_addr")
+            .port();
+        if let Some(result) = attempt(port) {
+            return result;
+        }
+    }
+    panic!("no port stayed closed in ten tries");
+}
