@@ -11,6 +11,8 @@
 //! 1. [`ch1_sockets`]: sockets and the layers.
 //! 2. [`ch2_tcp`]: a TCP server and client.
 //! 3. [`ch3_events`]: the events of a server and of a connection.
+//! 6. [`ch6_beyond`]: what a thread per connection costs (the benchmark),
+//!    async Rust, which address to bind, graceful shutdown.
 //!
 //! Appendix: [`errata`], every bug of the documents' snippets, and what
 //! the compiler says about its Rust twin.
@@ -26,3 +28,6 @@ pub mod ch3_events {}
 
 #[doc = include_str!("../docs/errata.md")]
 pub mod errata {}
+
+#[doc = include_str!("../docs/06-beyond.md")]
+pub mod ch6_beyond {}
