@@ -11,6 +11,7 @@
 //! 1. [`ch1_sockets`]: sockets and the layers.
 //! 2. [`ch2_tcp`]: a TCP server and client.
 //! 3. [`ch3_events`]: the events of a server and of a connection.
+//! 4. [`ch4_udp`]: UDP, datagrams with no connection and no promise.
 //! 6. [`ch6_beyond`]: what a thread per connection costs (the benchmark),
 //!    async Rust, which address to bind, graceful shutdown.
 //!
@@ -25,6 +26,9 @@ pub mod ch2_tcp {}
 
 #[doc = include_str!("../docs/03-events.md")]
 pub mod ch3_events {}
+
+#[doc = include_str!("../docs/04-udp.md")]
+pub mod ch4_udp {}
 
 #[doc = include_str!("../docs/errata.md")]
 pub mod errata {}

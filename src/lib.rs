@@ -33,6 +33,9 @@
 //! 3. [The events of a server and of a connection](course::ch3_events):
 //!    all eleven of doc A's events in one run, then `close`, `timeout`,
 //!    `drain`, half-close, `error` and the connection limit one by one.
+//! 4. [UDP](course::ch4_udp): doc A's UDP server and client, no connection
+//!    and no delivery promise, datagram boundaries and sizes, `rinfo`, and
+//!    how `close` wakes a blocked receive loop.
 //! 6. [Beyond the documents](course::ch6_beyond): what a thread per
 //!    connection costs, measured against Node and a plain `std::net` floor;
 //!    when to use async Rust; `127.0.0.1` or `0.0.0.0`; graceful shutdown.
