@@ -12,6 +12,8 @@
 //! 2. [`ch2_tcp`]: a TCP server and client.
 //! 3. [`ch3_events`]: the events of a server and of a connection.
 //! 4. [`ch4_udp`]: UDP, datagrams with no connection and no promise.
+//! 5. [`ch5_chat`]: the chat room, one list shared by every connection's
+//!    thread.
 //! 6. [`ch6_beyond`]: what a thread per connection costs (the benchmark),
 //!    async Rust, which address to bind, graceful shutdown.
 //!
@@ -29,6 +31,9 @@ pub mod ch3_events {}
 
 #[doc = include_str!("../docs/04-udp.md")]
 pub mod ch4_udp {}
+
+#[doc = include_str!("../docs/05-chat.md")]
+pub mod ch5_chat {}
 
 #[doc = include_str!("../docs/errata.md")]
 pub mod errata {}
