@@ -68,8 +68,8 @@ fn type_lines(mut stream: TcpStream) {
         if stream.write_all(&line).is_err() {
             return; // the connection is gone; the read loop reports why
         }
-        // data === 'close\n', and 'close\r\n' too.
-        if chat::lines(&line).next() == Some(b"close") {
+        // data === 'close\n', and 'close\r\n' too (the line, trimmed).
+        if line.trim_ascii() == b"close" {
             break;
         }
         line.clear();

@@ -19,10 +19,12 @@
 //!   so two clients' messages can interleave inside a line. Here each
 //!   connection keeps the start of a line until its `\n` arrives
 //!   ([`LineBuffer`]); only complete lines are relayed, and all the complete
-//!   lines of one read go to each peer in *one* write.
-//! - **One order for everyone.** The lock is held for a whole broadcast, so
-//!   two broadcasts never interleave: every client sees the room's lines in
-//!   the same order.
+//!   lines of one read go to the room at once.
+//! - **One order for everyone.** The writes happen under the lock, in
+//!   rounds that never interleave: every client sees the room's lines in the
+//!   same order. A sender queues its lines and whoever holds the lock sends
+//!   all that is queued, one `writev` per peer, so many senders share a
+//!   round instead of taking turns ([`Room::broadcast_from`]).
 //! - **No client stalls the room.** A blocking write to a client that does
 //!   not read waits forever once its socket buffer is full, and it waits
 //!   holding the lock. So each peer gets a write timeout
@@ -416,8 +418,10 @@ impl Handler for () {}
 /// bytes\n`, then FIN, and the connection closes with that error
 /// ([`Handler::on_error`], then `on_close(true)`). Closing a socket that
 /// still has unread input makes the kernel send RST instead of FIN, and a
-/// RST makes the client's kernel throw away what the client has not read
-/// yet: the message would be lost exactly when the client is still sending.
+/// reset is rude twice: the kernel drops whatever the server had not sent
+/// yet (which can be the message itself), and the client's next write fails
+/// (`EPIPE`), so a client that stops at its first error never reads why.
+/// Both happen exactly when the client is still sending.
 /// So between the FIN and the close the handler reads and discards what
 /// the client still sends, until it closes, for at most 1 MiB and the
 /// room's write timeout; a client still sending after that is not

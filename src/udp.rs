@@ -256,7 +256,7 @@ impl Socket {
     ///
     /// # Errors
     /// `InvalidInput` when `offset` and `length` do not lie inside `buf`
-    /// (Node throws `ERR_OUT_OF_RANGE`); nothing is sent then. A host name
+    /// (Node throws `ERR_BUFFER_OUT_OF_BOUNDS`); nothing is sent then. A host name
     /// that does not resolve fails as the lookup failed. The kernel refuses a
     /// datagram larger than [`MAX_DATAGRAM`] (65,507 bytes over IPv4) with
     /// `EMSGSIZE` instead of cutting it, and a port of 0 with `EINVAL`.
