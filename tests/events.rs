@@ -4,10 +4,10 @@
 mod common;
 
 use common::{connect, read_n, read_to_end, run, TIMEOUT};
-use netcourse::tcp::{Handler, Server, Socket};
+use netcourse::tcp::{Handler, Server, ServerHandle, Socket};
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
-use std::sync::mpsc::{self, Sender};
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::time::{Duration, Instant};
 
 /// Echoes every chunk, and reports `'timeout'` and `'close'` on a channel.
@@ -37,18 +37,28 @@ fn echo(client: &mut TcpStream, message: &[u8]) {
     assert_eq!(read_n(client, message.len()), message);
 }
 
-#[test]
-fn close_refuses_new_connections_and_fires_once_after_the_last_one() {
-    let (events, connection_events) = mpsc::channel();
-    let (closed, server_closed) = mpsc::channel();
-    let server = Server::bind("127.0.0.1:0")
-        .unwrap()
-        .on_close(move || closed.send("server close").unwrap())
+/// An echo server on port 0, with what `configure` adds (a `'close'`
+/// listener, a limit), and the channel its connections' events arrive on.
+fn echo_server(
+    timeout: Option<Duration>,
+    configure: impl FnOnce(Server) -> Server,
+) -> (ServerHandle, Receiver<&'static str>) {
+    let (events, received) = mpsc::channel();
+    let server = configure(Server::bind("127.0.0.1:0").unwrap())
         .spawn(move || Echo {
-            timeout: None,
+            timeout,
             events: events.clone(),
         })
         .unwrap();
+    (server, received)
+}
+
+#[test]
+fn close_refuses_new_connections_and_fires_once_after_the_last_one() {
+    let (closed, server_closed) = mpsc::channel();
+    let (server, connection_events) = echo_server(None, |server| {
+        server.on_close(move || closed.send("server close").unwrap())
+    });
     let addr = server.local_addr();
     let mut open = connect(addr);
     echo(&mut open, b"before");
@@ -73,16 +83,10 @@ fn close_refuses_new_connections_and_fires_once_after_the_last_one() {
 
 #[test]
 fn dropping_the_handle_closes_the_server_and_its_thread_ends_with_the_last_connection() {
-    let (events, _) = mpsc::channel();
     let (closed, server_closed) = mpsc::channel();
-    let server = Server::bind("127.0.0.1:0")
-        .unwrap()
-        .on_close(move || closed.send(()).unwrap())
-        .spawn(move || Echo {
-            timeout: None,
-            events: events.clone(),
-        })
-        .unwrap();
+    let (server, _) = echo_server(None, |server| {
+        server.on_close(move || closed.send(()).unwrap())
+    });
     let addr = server.local_addr();
     let mut open = connect(addr);
     echo(&mut open, b"ping");
@@ -97,14 +101,7 @@ fn dropping_the_handle_closes_the_server_and_its_thread_ends_with_the_last_conne
 
 #[test]
 fn timeout_fires_after_silence_and_keeps_the_connection_open() {
-    let (events, received) = mpsc::channel();
-    let server = Server::bind("127.0.0.1:0")
-        .unwrap()
-        .spawn(move || Echo {
-            timeout: Some(Duration::from_millis(50)),
-            events: events.clone(),
-        })
-        .unwrap();
+    let (server, received) = echo_server(Some(Duration::from_millis(50)), |server| server);
     let mut client = connect(server.local_addr());
     assert_eq!(received.recv_timeout(TIMEOUT).unwrap(), "timeout");
     // Like Node, 'timeout' only tells; the connection is still there.
@@ -114,14 +111,7 @@ fn timeout_fires_after_silence_and_keeps_the_connection_open() {
 #[test]
 fn timeout_does_not_fire_while_data_keeps_flowing() {
     let idle = Duration::from_millis(200);
-    let (events, received) = mpsc::channel();
-    let server = Server::bind("127.0.0.1:0")
-        .unwrap()
-        .spawn(move || Echo {
-            timeout: Some(idle),
-            events: events.clone(),
-        })
-        .unwrap();
+    let (server, received) = echo_server(Some(idle), |server| server);
     let mut client = connect(server.local_addr());
     // Round trips back to back, each a few microseconds, for three idle
     // periods: the connection is never silent long enough.
@@ -162,9 +152,8 @@ impl Handler for HalfClose {
     }
 }
 
-fn half_close_server(
-    allow_half_open: bool,
-) -> (netcourse::tcp::ServerHandle, mpsc::Receiver<TcpStream>) {
+/// A [`HalfClose`] server, and the channel its streams' clones arrive on.
+fn half_close_server(allow_half_open: bool) -> (ServerHandle, Receiver<TcpStream>) {
     let (later, clones) = mpsc::channel();
     let server = Server::bind("127.0.0.1:0")
         .unwrap()
@@ -206,17 +195,12 @@ fn half_close_allowed_keeps_our_side_open_for_a_later_reply() {
 
 #[test]
 fn connections_over_the_limit_are_dropped_and_the_others_go_on() {
-    let (events, _) = mpsc::channel();
     let (dropped, drops) = mpsc::channel();
-    let server = Server::bind("127.0.0.1:0")
-        .unwrap()
-        .max_connections(3)
-        .on_drop(move |addr| dropped.send(addr).unwrap())
-        .spawn(move || Echo {
-            timeout: None,
-            events: events.clone(),
-        })
-        .unwrap();
+    let (server, _) = echo_server(None, |server| {
+        server
+            .max_connections(3)
+            .on_drop(move |addr| dropped.send(addr).unwrap())
+    });
     let addr = server.local_addr();
     // Each echo proves the server has taken that connection.
     let mut first_three: Vec<TcpStream> = (0..3).map(|_| connect(addr)).collect();
