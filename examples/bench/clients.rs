@@ -218,21 +218,8 @@ fn count_lines(
 ) -> io::Result<(u64, Instant)> {
     let mut reader = BufReader::new(stream);
     if sync_first {
-        let mut line = String::new();
-        let mut joined = false;
-        while line != "sync\n" {
-            line.clear();
-            if reader.read_line(&mut line)? == 0 {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    format!("client {client}: closed"),
-                ));
-            }
-            if !joined {
-                joined = true;
-                let _ = events.send(Event::Joined);
-            }
-        }
+        read_until_line(&mut reader, "sync\n", &events)
+            .map_err(|e| io::Error::new(e.kind(), format!("client {client}: {e}")))?;
         let _ = events.send(Event::Synced);
     }
     // Count the newlines, whatever the relay's chunks look like. The reader
@@ -333,10 +320,21 @@ pub fn conns(addr: SocketAddr, clients: usize, rss: impl Fn() -> Option<u64>) ->
 
 /// A `conns` reader: reports its first line, then the moment `go` arrives.
 fn wait_for_go(stream: TcpStream, events: Sender<Event>) -> io::Result<()> {
-    let mut reader = BufReader::new(stream);
+    read_until_line(&mut BufReader::new(stream), "go\n", &events)?;
+    let _ = events.send(Event::Go(Instant::now()));
+    Ok(())
+}
+
+/// Reads lines until `last`, reporting `Joined` with the first line of any
+/// kind: the room relayed something to this client, so it is in the room.
+fn read_until_line(
+    reader: &mut BufReader<TcpStream>,
+    last: &str,
+    events: &Sender<Event>,
+) -> io::Result<()> {
     let mut line = String::new();
     let mut joined = false;
-    while line != "go\n" {
+    while line != last {
         line.clear();
         if reader.read_line(&mut line)? == 0 {
             return Err(io::Error::new(
@@ -349,7 +347,6 @@ fn wait_for_go(stream: TcpStream, events: Sender<Event>) -> io::Result<()> {
             let _ = events.send(Event::Joined);
         }
     }
-    let _ = events.send(Event::Go(Instant::now()));
     Ok(())
 }
 
