@@ -3,7 +3,9 @@
 
 mod common;
 
-use common::{assert_fails_cleanly, run, with_closed_port, Running};
+use common::{
+    assert_fails_cleanly, assert_second_server_fails_cleanly, run, with_closed_port, Running,
+};
 
 /// The client's output is fixed but for one thing: TCP may deliver the
 /// server's greeting and its `你好` in one read or in two, and the client
@@ -50,12 +52,7 @@ fn net_client_against_net_server_reproduces_doc_b_transcript() {
 
 #[test]
 fn second_server_on_the_same_port_fails_cleanly() {
-    let first = Running::server("tcp_server", &[]);
-    let output = run("tcp_server")
-        .args(["--port", &first.port()])
-        .output()
-        .unwrap();
-    assert_fails_cleanly(&output, "Address already in use");
+    assert_second_server_fails_cleanly("tcp_server");
 }
 
 #[test]

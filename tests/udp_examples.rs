@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{assert_fails_cleanly, run, Running};
+use common::{assert_fails_cleanly, assert_second_server_fails_cleanly, run, Running};
 use std::net::UdpSocket;
 
 /// Asserts that `line` is `server got: MSG from 127.0.0.1:N`, for any port N.
@@ -81,12 +81,7 @@ fn udp_client_with_nothing_listening_still_succeeds() {
 
 #[test]
 fn second_udp_server_on_the_same_port_fails_cleanly() {
-    let first = Running::server("udp_server", &[]);
-    let output = run("udp_server")
-        .args(["--port", &first.port()])
-        .output()
-        .unwrap();
-    assert_fails_cleanly(&output, "Address already in use");
+    assert_second_server_fails_cleanly("udp_server");
 }
 
 #[test]

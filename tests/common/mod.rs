@@ -197,6 +197,17 @@ pub fn assert_fails_cleanly(output: &std::process::Output, message: &str) {
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
+/// Asserts that a second copy of the server example `name`, on the port the
+/// first one holds, fails cleanly with `Address already in use`.
+pub fn assert_second_server_fails_cleanly(name: &str) {
+    let first = Running::server(name, &[]);
+    let output = run(name)
+        .args(["--port", &first.port()])
+        .output()
+        .expect("run the second server");
+    assert_fails_cleanly(&output, "Address already in use");
+}
+
 /// Runs `attempt` with a port that nothing listened on a moment ago, and
 /// again with another while it returns `None`, up to ten times. "A moment
 /// ago" is not "now": another test may bind the port in between, or the
