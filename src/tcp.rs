@@ -214,8 +214,9 @@ impl<'a> Socket<'a> {
     /// # Errors
     /// Fails after [`end`](Socket::end) (Node's "write after end"), when the
     /// peer has reset the connection (`BrokenPipe`, `ConnectionReset`), and,
-    /// after [`set_timeout`](Socket::set_timeout), when the peer has taken no
-    /// byte for that long (`TimedOut`: it is not reading).
+    /// after [`set_write_timeout`](Socket::set_write_timeout), when the peer
+    /// has not taken every byte within that time (`TimedOut`: it is not
+    /// reading).
     pub fn write(&mut self, data: impl AsRef<[u8]>) -> io::Result<()> {
         if self.ended {
             return Err(io::Error::new(
@@ -270,13 +271,28 @@ impl<'a> Socket<'a> {
 
     /// `socket.setTimeout(ms)`: after this long with nothing received,
     /// [`Handler::on_timeout`] runs; `None` turns it off (Node's
-    /// `setTimeout(0)`). It also bounds how long a [`write`](Socket::write)
-    /// may wait for a peer that does not read.
+    /// `setTimeout(0)`). This is the *idle* timeout, `SO_RCVTIMEO` on the
+    /// socket: only the read loop's wait counts. Node also restarts its timer
+    /// when you write; here a write has a deadline of its own,
+    /// [`set_write_timeout`](Socket::set_write_timeout).
     ///
     /// # Errors
     /// `InvalidInput` for a zero duration (use `None`).
     pub fn set_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
-        self.stream.set_read_timeout(timeout)?;
+        self.stream.set_read_timeout(timeout)
+    }
+
+    /// How long one [`write`](Socket::write) may wait for the peer to take
+    /// bytes (`SO_SNDTIMEO`); `None`, the default, waits for as long as it
+    /// takes. Node has no such setting, because its `write` never waits: it
+    /// buffers instead, without limit (`socket.writableLength`).
+    ///
+    /// A [`chat::Room`](crate::chat::Room) sets this itself on every peer it
+    /// has joined, and keeps its own deadline: leave it alone on those.
+    ///
+    /// # Errors
+    /// `InvalidInput` for a zero duration (use `None`).
+    pub fn set_write_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         self.stream.set_write_timeout(timeout)
     }
 
