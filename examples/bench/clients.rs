@@ -276,15 +276,17 @@ pub fn conns(addr: SocketAddr, clients: usize, rss: impl Fn() -> Option<u64>) ->
     let connectors: Vec<_> = (0..CONNECTORS)
         .map(|connector| {
             let events = events.clone();
-            spawn(move || -> io::Result<Vec<JoinHandle<io::Result<()>>>> {
-                let mut readers = Vec::new();
-                for _ in (connector..clients - 1).step_by(CONNECTORS) {
-                    let stream = connect(addr)?;
-                    let events = events.clone();
-                    readers.push(spawn(move || wait_for_go(stream, events))?);
-                }
-                Ok(readers)
-            })
+            spawn(
+                move || -> io::Result<Vec<JoinHandle<io::Result<TcpStream>>>> {
+                    let mut readers = Vec::new();
+                    for _ in (connector..clients - 1).step_by(CONNECTORS) {
+                        let stream = connect(addr)?;
+                        let events = events.clone();
+                        readers.push(spawn(move || wait_for_go(stream, events))?);
+                    }
+                    Ok(readers)
+                },
+            )
         })
         .collect::<io::Result<_>>()?;
     let mut readers = Vec::new();
@@ -306,9 +308,15 @@ pub fn conns(addr: SocketAddr, clients: usize, rss: impl Fn() -> Option<u64>) ->
         })
         .max()
         .unwrap_or(sent);
+    // Every client stays connected until all have the line, then they all
+    // leave: a client that closed as soon as it heard `go` would have the
+    // server handle its close while the line is still going out to others,
+    // and the figure would measure the closes as well as the broadcast.
+    let mut open = Vec::with_capacity(readers.len());
     for reader in readers {
-        join(reader)?;
+        open.push(join(reader)?);
     }
+    drop(open);
     Ok(Conns {
         connect_all,
         broadcast: last - sent,
@@ -318,11 +326,13 @@ pub fn conns(addr: SocketAddr, clients: usize, rss: impl Fn() -> Option<u64>) ->
     })
 }
 
-/// A `conns` reader: reports its first line, then the moment `go` arrives.
-fn wait_for_go(stream: TcpStream, events: Sender<Event>) -> io::Result<()> {
-    read_until_line(&mut BufReader::new(stream), "go\n", &events)?;
+/// A `conns` reader: reports its first line, then the moment `go` arrives,
+/// and returns its connection, still open.
+fn wait_for_go(stream: TcpStream, events: Sender<Event>) -> io::Result<TcpStream> {
+    let mut reader = BufReader::new(stream);
+    read_until_line(&mut reader, "go\n", &events)?;
     let _ = events.send(Event::Go(Instant::now()));
-    Ok(())
+    Ok(reader.into_inner())
 }
 
 /// Reads lines until `last`, reporting `Joined` with the first line of any
