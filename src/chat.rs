@@ -1,7 +1,7 @@
 //! A chat room, as doc B's chat server builds one: every line a client sends
 //! goes to every *other* client. Each client is a connection of the [`tcp`]
 //! server, on its own thread; the room is one shared peer list, an
-//! `Arc<Mutex<Vec<Peer>>>` of `TcpStream`s, that every thread writes through.
+//! `Arc<Mutex<Vec<Peer>>>` in which each peer holds its `TcpStream`.
 //!
 //! | Node (doc B)                                          | here                      |
 //! |-------------------------------------------------------|---------------------------|
@@ -10,6 +10,7 @@
 //! | `sockets.forEach(... otherSocket.write(data))`        | [`Room::broadcast_from`]  |
 //! | `sockets.splice(sockets.indexOf(socket), 1)`          | [`Room::leave`]           |
 //! | `sockets.length`                                      | [`Room::len`]             |
+//! | `socket.writableLength` (what Node holds for a peer)  | a peer's backlog          |
 //! | the `'connection'`, `'data'` and `'close'` listeners  | [`ChatHandler`]           |
 //!
 //! What the snippet leaves out, and this module adds:
@@ -20,18 +21,24 @@
 //!   connection keeps the start of a line until its `\n` arrives
 //!   ([`LineBuffer`]); only complete lines are relayed, and all the complete
 //!   lines of one read go to the room at once.
-//! - **One order for everyone.** The writes happen under the lock, in
-//!   rounds that never interleave: every client sees the room's lines in the
-//!   same order. A sender queues its lines and whoever holds the lock sends
-//!   all that is queued, one `writev` per peer, so many senders share a
-//!   round instead of taking turns ([`Room::broadcast_from`]).
-//! - **No client stalls the room.** A blocking write to a client that does
-//!   not read waits forever once its socket buffer is full, and it waits
-//!   holding the lock. So each peer gets a write timeout
-//!   ([`Room::write_timeout`]); a peer whose write fails or times out is
-//!   evicted and the broadcast goes on to the others.
-//! - **Bounded memory.** A line longer than [`Room::max_line`] is an error
-//!   for that client only: it is told, and disconnected.
+//! - **One order for everyone.** A line takes its place in every peer's
+//!   *outbox* under the room's lock, so every client receives the room's
+//!   lines in the same order.
+//! - **No socket I/O under the lock.** The lock decides the order and
+//!   nothing else: no thread ever waits for a peer's socket while it holds
+//!   the list that every other client needs in order to be heard. The
+//!   writes happen outside it, one writer per peer at a time.
+//! - **No client can slow the room down.** Node's `write` never blocks: what
+//!   a peer's socket will not take, Node keeps in memory, without limit.
+//!   Here a peer's *backlog* (what the room holds for it beyond what its
+//!   socket took) is bounded by [`Limits::max_backlog`]. A peer that keeps
+//!   up is waited for (backpressure: the sender's thread waits, so its
+//!   client's own socket fills and it is slowed down, not the room); a
+//!   peer that does not keep up is not waited for, and is evicted when its
+//!   backlog passes the cap, or when it takes no byte for
+//!   [`Limits::write_timeout`]. See [`Room::broadcast_from`].
+//! - **Bounded memory.** A line longer than [`Limits::max_line`] is an
+//!   error for that client only: it is told, and disconnected.
 //! - **Removal by id.** A stream has no identity to compare, so each peer
 //!   gets a [`PeerId`]. The snippet's `splice(indexOf(socket), 1)` removes
 //!   the *last* client when `indexOf` returns `-1`; [`Room::leave`] removes
@@ -69,21 +76,46 @@
 //! [`tcp`]: crate::tcp
 
 use crate::tcp::{Handler, Socket};
+use std::collections::VecDeque;
 use std::io::{self, IoSlice, Read, Write};
 use std::net::{Shutdown, TcpStream};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread;
 use std::time::{Duration, Instant};
 
-/// The default for [`Room::max_line`]: 64 KiB, far more than anyone types,
-/// and little enough that a thousand clients each halfway through a line
-/// cost at most 64 MiB.
+/// The default for [`Limits::max_line`]: 64 KiB, far more than anyone
+/// types. It is also the most one connection holds while it waits for a
+/// line's `\n`.
 pub const DEFAULT_MAX_LINE: usize = 64 * 1024;
 
-/// The default for [`Room::write_timeout`]. A client that takes no byte for
-/// this long is not reading; a client on a slow link still takes *some*
-/// bytes, and is never evicted for being slow.
+/// The default for [`Limits::max_backlog`]: 1 MiB of lines waiting for one
+/// peer, beyond what its socket has taken. Enough for a reader that keeps
+/// up to ride out a burst; little enough that a room holds at most this much
+/// for each client that stops reading, and only until it is evicted.
+pub const DEFAULT_MAX_BACKLOG: usize = 1024 * 1024;
+
+/// The default for [`Limits::write_timeout`]. A client whose socket takes no
+/// byte for this long is not reading, and is evicted.
 pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The default for [`Limits::max_stall`]: long enough for a busy reader's
+/// thread to be scheduled again, short enough that the others barely notice
+/// the wait.
+pub const DEFAULT_MAX_STALL: Duration = Duration::from_millis(100);
+
+/// The longest one write to a peer's socket may wait for the socket to take
+/// bytes: the socket's own write timeout (`SO_SNDTIMEO`), set by
+/// [`Room::join`]. The kernel rounds it up to its clock's tick, a few
+/// milliseconds. It is what keeps a sender from waiting on one slow peer
+/// while others wait for their lines; the room's real deadline for a peer
+/// is [`Limits::write_timeout`], which the room keeps itself.
+const ONE_WRITE: Duration = Duration::from_millis(1);
+
+/// How long a peer's writer thread waits for more lines once it has written
+/// everything, before it ends. A busy room keeps its writers; an idle
+/// connection has none.
+const LINGER: Duration = Duration::from_millis(500);
 
 /// At most this many bytes are read and thrown away after a client is told
 /// its line is too long (see [`ChatHandler`]'s `cut_off`): about what a
@@ -94,77 +126,295 @@ const DRAIN_LIMIT: usize = 1024 * 1024;
 ///
 /// Node compares sockets by identity (`otherSocket !== socket`); in Rust two
 /// clones of one connection are different values, so the room numbers its
-/// peers instead. Ids are never reused within a room.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// peers instead. Ids are never reused within a room, and grow with each
+/// join, so the peer list, in the order peers joined, is sorted by id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PeerId(u64);
+
+/// A room's limits: what it allows one client, set when the room is made
+/// ([`Room::with_limits`]) and the same for every clone of it.
+///
+/// ```
+/// use netcourse::chat::{Limits, Room};
+/// use std::time::Duration;
+///
+/// let room = Room::with_limits(Limits {
+///     max_line: 1024,
+///     write_timeout: Duration::from_millis(500),
+///     ..Limits::default()
+/// });
+/// assert_eq!(room.limits().max_backlog, netcourse::chat::DEFAULT_MAX_BACKLOG);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The longest line a client may send, in bytes, not counting its `\n`
+    /// (default [`DEFAULT_MAX_LINE`]). A longer one is an error for that
+    /// client only: it is told, and disconnected. This also bounds what one
+    /// connection buffers while it waits for a `\n`.
+    pub max_line: usize,
+    /// The most the room holds for one peer, in bytes, beyond what the
+    /// peer's socket has taken (default [`DEFAULT_MAX_BACKLOG`]). A peer
+    /// more than half of it behind makes senders wait while it keeps up; a
+    /// peer that does not keep up is evicted when it would pass it.
+    pub max_backlog: usize,
+    /// How long a peer may take no byte while the room has lines for it, or
+    /// stay more than half its backlog behind, before it is evicted (default
+    /// [`DEFAULT_WRITE_TIMEOUT`]). It is the room's own clock: nothing a
+    /// handler does with the socket's timeouts changes it.
+    pub write_timeout: Duration,
+    /// How long a peer's socket may take nothing, while the room has lines
+    /// for it, and the peer still *keep up*: be waited for (default
+    /// [`DEFAULT_MAX_STALL`]). Past it, the room stops waiting for the peer;
+    /// it is evicted if its backlog would pass the cap.
+    pub max_stall: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_line: DEFAULT_MAX_LINE,
+            max_backlog: DEFAULT_MAX_BACKLOG,
+            write_timeout: DEFAULT_WRITE_TIMEOUT,
+            max_stall: DEFAULT_MAX_STALL,
+        }
+    }
+}
 
 /// One client in the room.
 #[derive(Debug)]
 struct Peer {
-    /// Its number, given by [`Room::join`]; how [`Room::leave`] and
-    /// [`Room::broadcast_from`] find it.
+    /// Its number, given by [`Room::join`]; how [`Room::leave`] and the
+    /// writers find it.
     id: PeerId,
     /// A clone of the client's connection (`try_clone`: a second descriptor
-    /// for the same socket), so that any thread can write to it. Its write
-    /// timeout is the room's. Dropped when the peer leaves or is evicted;
-    /// that closes only this descriptor: the connection lives on until its
-    /// own thread drops the original stream, just before `'close'`.
-    stream: TcpStream,
+    /// for the same socket), shared (`Arc`) with whichever thread holds its
+    /// pen, so that it can write outside the lock. When the peer leaves, the
+    /// room forgets it; the connection lives on until its own thread drops
+    /// the original stream, just before `'close'`.
+    stream: Arc<TcpStream>,
+    /// The lines said since its pen last took them, in the room's order.
+    /// Each line is shared (`Arc`) by every outbox it is in: one copy for
+    /// the whole room.
+    outbox: VecDeque<Arc<[u8]>>,
+    /// Bytes the room holds for it: in its outbox, and in the hand of its
+    /// pen's holder, not yet taken by its socket.
+    backlog: usize,
+    /// Who writes to it now.
+    pen: Pen,
+    /// When its socket last took a byte, or, if it had nothing waiting
+    /// until then, when its backlog began: the clock of
+    /// [`keeps_up`](Peer::keeps_up) and of the write timeout.
+    took: Instant,
+    /// Since when its backlog has been more than half of
+    /// [`Limits::max_backlog`]; `None` while it is not.
+    behind_since: Option<Instant>,
 }
 
-/// One sender's lines, waiting in the queue for the next broadcast round.
+/// Who writes to a peer. Only the holder of a peer's pen writes to its
+/// socket, so the bytes of two lines never interleave, and lines go out in
+/// the order they joined the outbox.
 #[derive(Debug)]
-struct Batch {
-    /// Who sent them: they go to everyone else.
-    from: PeerId,
-    /// Complete lines, copied out of the sender's read buffer.
-    lines: Vec<u8>,
+enum Pen {
+    /// Nobody: the peer's backlog is empty. The next sender picks the pen
+    /// up and writes to the peer itself.
+    Down,
+    /// A thread is writing to it: whatever joins the outbox meanwhile, that
+    /// thread writes before it puts the pen down.
+    Held,
+    /// Its writer thread has written everything and waits on this condition
+    /// variable for more, for a while ([`LINGER`]).
+    Parked(Arc<Condvar>),
 }
 
-/// `write_all` for several slices in one system call (`writev`) where the
-/// kernel takes them all at once, and as many calls as it needs where it
-/// does not. (std's own `write_all_vectored` is not stable yet.)
-fn write_all_vectored(mut stream: &TcpStream, mut slices: &mut [IoSlice<'_>]) -> io::Result<()> {
-    IoSlice::advance_slices(&mut slices, 0); // skip empty slices
-    while !slices.is_empty() {
-        match stream.write_vectored(slices) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => IoSlice::advance_slices(&mut slices, n),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+impl Peer {
+    fn new(id: PeerId, stream: TcpStream) -> Peer {
+        Peer {
+            id,
+            stream: Arc::new(stream),
+            outbox: VecDeque::new(),
+            backlog: 0,
+            pen: Pen::Down,
+            took: Instant::now(),
+            behind_since: None,
         }
     }
-    Ok(())
+
+    /// Whether the room should wait for this peer: its socket took a byte
+    /// within [`Limits::max_stall`], or it has nothing waiting.
+    fn keeps_up(&self, now: Instant, limits: &Limits) -> bool {
+        self.backlog == 0 || now.duration_since(self.took) < limits.max_stall
+    }
+
+    /// `n` more bytes wait for this peer.
+    fn add(&mut self, n: usize, now: Instant, limits: &Limits) {
+        if self.backlog == 0 {
+            self.took = now; // its clock starts when it has something to take
+        }
+        self.backlog += n;
+        self.note_behind(now, limits);
+    }
+
+    /// Its socket took `n` bytes.
+    fn took(&mut self, n: usize, now: Instant, limits: &Limits) {
+        if n > 0 {
+            self.backlog -= n;
+            self.took = now;
+            self.note_behind(now, limits);
+        }
+    }
+
+    fn note_behind(&mut self, now: Instant, limits: &Limits) {
+        if self.backlog > limits.max_backlog / 2 {
+            self.behind_since.get_or_insert(now);
+        } else {
+            self.behind_since = None;
+        }
+    }
+
+    /// If a sender with `more` bytes should wait for this peer: until when
+    /// (when it would stop keeping up, or would have been behind too long).
+    fn worth_waiting_for(&self, more: usize, now: Instant, limits: &Limits) -> Option<Instant> {
+        let behind = self.backlog + more > limits.max_backlog / 2 && self.backlog > 0;
+        if !behind || !self.keeps_up(now, limits) {
+            return None;
+        }
+        let stops_keeping_up = self.took + limits.max_stall;
+        let behind_too_long = self.behind_since.map(|since| since + limits.write_timeout);
+        let until = behind_too_long.map_or(stops_keeping_up, |t| t.min(stops_keeping_up));
+        (until > now).then_some(until)
+    }
+
+    /// Whether this peer must go before `more` bytes join its backlog: it
+    /// does not keep up and they would pass the cap, or it has been more
+    /// than half the cap behind for the whole write timeout.
+    fn must_go(&self, more: usize, now: Instant, limits: &Limits) -> bool {
+        let too_far = self.backlog + more > limits.max_backlog && !self.keeps_up(now, limits);
+        let too_long = self
+            .behind_since
+            .is_some_and(|since| now.duration_since(since) >= limits.write_timeout);
+        too_far || too_long
+    }
+
+    /// Puts `line` in this peer's backlog. Returns `true` if the caller now
+    /// holds the peer's pen and must write `line` to it; otherwise the line
+    /// waits in the outbox for the pen's holder.
+    fn queue(&mut self, line: &Arc<[u8]>, now: Instant, limits: &Limits) -> bool {
+        self.add(line.len(), now, limits);
+        match std::mem::replace(&mut self.pen, Pen::Held) {
+            Pen::Down => true,
+            Pen::Held => {
+                self.outbox.push_back(Arc::clone(line));
+                false
+            }
+            Pen::Parked(writer) => {
+                self.outbox.push_back(Arc::clone(line));
+                writer.notify_one();
+                false
+            }
+        }
+    }
+}
+
+/// The lines in the hand of a peer's pen: taken out of its outbox, to be
+/// written outside the lock. `sent` bytes of the first are written already.
+#[derive(Debug, Default)]
+struct Hand {
+    lines: VecDeque<Arc<[u8]>>,
+    sent: usize,
+}
+
+impl Hand {
+    fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    /// One `writev` of everything in hand: it returns what the socket took,
+    /// at once if it took it all, or after [`ONE_WRITE`] if it did not.
+    fn write_to(&self, mut stream: &TcpStream) -> io::Result<usize> {
+        let mut slices = Vec::with_capacity(self.lines.len());
+        slices.extend(self.lines.iter().map(|line| IoSlice::new(line)));
+        if let Some(first) = slices.first_mut() {
+            *first = IoSlice::new(&self.lines[0][self.sent..]);
+        }
+        stream.write_vectored(&slices)
+    }
+
+    /// The socket took `n` bytes: drop what is written.
+    fn advance(&mut self, mut n: usize) {
+        while let Some(first) = self.lines.front() {
+            let left = first.len() - self.sent;
+            if n < left {
+                self.sent += n;
+                return;
+            }
+            n -= left;
+            self.sent = 0;
+            self.lines.pop_front();
+        }
+    }
+}
+
+/// What a write outside the lock came to, for the holder of a peer's pen.
+enum Wrote {
+    /// The socket took this many bytes (0: none within [`ONE_WRITE`]).
+    Took(usize),
+    /// The connection failed: reset, or closed.
+    Failed,
+}
+
+impl From<io::Result<usize>> for Wrote {
+    fn from(result: io::Result<usize>) -> Wrote {
+        match result {
+            Ok(n) => Wrote::Took(n),
+            // SO_SNDTIMEO expired with nothing taken, or a signal came.
+            Err(e) if is_waiting(&e) || e.kind() == io::ErrorKind::Interrupted => Wrote::Took(0),
+            Err(_) => Wrote::Failed,
+        }
+    }
+}
+
+/// `WouldBlock` (Unix) or `TimedOut` (Windows): a socket timeout expired.
+fn is_waiting(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
 }
 
 /// The chat room: Node's `sockets` array, shared by every connection's
 /// thread.
 ///
 /// A `Room` is a handle: cloning it is cheap, and every clone is the same
-/// room. Make one, set its limits, and hand [`handler`](Room::handler) to a
-/// [`tcp::Server`](crate::tcp::Server) (see the [module](self) example).
+/// room, with the same [`Limits`]. Make one and hand
+/// [`handler`](Room::handler) to a [`tcp::Server`](crate::tcp::Server) (see
+/// the [module](self) example).
 #[derive(Debug, Clone)]
 pub struct Room {
-    /// The peers: the `Arc` lets every connection's thread hold the list, the
-    /// `Mutex` lets one of them at a time change it or write through it. A
-    /// peer is pushed by [`join`](Room::join) and removed by
-    /// [`leave`](Room::leave), or by a broadcast that could not reach it.
+    /// The peers, in the order they joined: the `Arc` lets every
+    /// connection's thread hold the list, the `Mutex` lets one of them at a
+    /// time change it. A peer is pushed by [`join`](Room::join) and removed
+    /// by [`leave`](Room::leave) or by an eviction. Held only to change the
+    /// list and the outboxes, never while writing to a socket.
     peers: Arc<Mutex<Vec<Peer>>>,
-    /// Lines waiting for the next broadcast: each sender queues its batch
-    /// here (a short lock), then waits for `peers`; whoever gets `peers`
-    /// first sends everything queued by then (see
-    /// [`broadcast_from`](Room::broadcast_from)). Always locked *after*
-    /// `peers`, never before, so the two locks cannot deadlock.
-    queued: Arc<Mutex<Vec<Batch>>>,
-    /// Where the next [`PeerId`] comes from; an atomic so that taking one
-    /// needs no lock.
-    next_id: Arc<AtomicU64>,
-    /// The longest line accepted, in bytes, without its `\n`; set before
-    /// the room is shared, then read by every [`ChatHandler`].
-    max_line: usize,
-    /// How long a write to one peer may wait; set on each peer's socket when
-    /// it joins.
-    write_timeout: Duration,
+    /// What the clones share besides the list.
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    /// Senders waiting for a peer that is behind wait here, with the list's
+    /// lock; a writer notifies them when a peer's socket took bytes, and
+    /// an eviction or a leave when a peer is gone.
+    moved: Condvar,
+    /// How many senders wait on `moved`: changed under the list's lock, so
+    /// that writers notify only when someone listens.
+    waiting: AtomicUsize,
+    /// Where the next [`PeerId`] comes from. Taken under the list's lock
+    /// (so the list is in id order); an atomic only so that `Shared` needs
+    /// no lock of its own.
+    next_id: AtomicU64,
+    /// The room's limits, fixed when it is made.
+    limits: Limits,
 }
 
 impl Default for Room {
@@ -174,41 +424,27 @@ impl Default for Room {
 }
 
 impl Room {
-    /// `let sockets = []`: an empty room, with [`DEFAULT_MAX_LINE`] and
-    /// [`DEFAULT_WRITE_TIMEOUT`].
+    /// `let sockets = []`: an empty room, with the default [`Limits`].
     pub fn new() -> Room {
+        Room::with_limits(Limits::default())
+    }
+
+    /// An empty room with these limits, for it and every clone of it.
+    pub fn with_limits(limits: Limits) -> Room {
         Room {
             peers: Arc::new(Mutex::new(Vec::new())),
-            queued: Arc::new(Mutex::new(Vec::new())),
-            next_id: Arc::new(AtomicU64::new(0)),
-            max_line: DEFAULT_MAX_LINE,
-            write_timeout: DEFAULT_WRITE_TIMEOUT,
+            shared: Arc::new(Shared {
+                moved: Condvar::new(),
+                waiting: AtomicUsize::new(0),
+                next_id: AtomicU64::new(0),
+                limits,
+            }),
         }
     }
 
-    /// The longest line a client may send, in bytes, not counting its `\n`
-    /// (default [`DEFAULT_MAX_LINE`]). A longer one is an error for that
-    /// client only: it is told, and disconnected. This also bounds what one
-    /// connection buffers while it waits for a `\n`.
-    ///
-    /// Set it before you hand out clones: each clone keeps the limits it was
-    /// made with.
-    pub fn max_line(mut self, bytes: usize) -> Room {
-        self.max_line = bytes;
-        self
-    }
-
-    /// How long a write to one peer may wait for it to take a byte (default
-    /// [`DEFAULT_WRITE_TIMEOUT`]). A peer that does not read within it is
-    /// evicted, so a client that stops reading holds up the room for this
-    /// long, once.
-    ///
-    /// # Panics
-    /// If `timeout` is zero: `std` refuses a zero socket timeout.
-    pub fn write_timeout(mut self, timeout: Duration) -> Room {
-        assert!(!timeout.is_zero(), "a write timeout must not be zero");
-        self.write_timeout = timeout;
-        self
+    /// The room's limits.
+    pub fn limits(&self) -> Limits {
+        self.shared.limits
     }
 
     /// `sockets.length`: how many peers are in the room now.
@@ -239,36 +475,42 @@ impl Room {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     ///
+    /// The room takes over the socket's write timeout (`SO_SNDTIMEO`, a
+    /// setting of the socket, shared by every clone of the stream): it
+    /// keeps each write short, and keeps its own deadline
+    /// ([`Limits::write_timeout`]). Change it on a joined stream and a
+    /// sender may wait on that peer for as long as you set.
+    ///
     /// # Errors
-    /// If the stream cannot be cloned (out of file descriptors) or its write
-    /// timeout cannot be set.
+    /// If the stream cannot be cloned (out of file descriptors) or its
+    /// options cannot be set.
     pub fn join(&self, stream: &TcpStream) -> io::Result<PeerId> {
         let stream = stream.try_clone()?;
-        // One socket, two descriptors: the timeout is the socket's, so it
-        // also bounds the writes the connection's own thread makes.
-        stream.set_write_timeout(Some(self.write_timeout))?;
+        stream.set_write_timeout(Some(ONE_WRITE))?;
         // No Nagle: by default the kernel holds back a small write while an
         // earlier one is unacknowledged, and a client that only listens
         // acknowledges late (delayed ACK, up to 40 ms). A chat line should
-        // go now, and the room batches its writes itself (one per peer per
-        // round, see broadcast_from), so Nagle's batching buys nothing here.
+        // go now, and the room batches its writes itself (a pen's holder
+        // writes everything in the outbox at once), so Nagle's batching buys
+        // nothing here.
         stream.set_nodelay(true)?;
-        let id = PeerId(self.next_id.fetch_add(1, Ordering::Relaxed));
-        self.peers().push(Peer { id, stream });
+        // The id is taken under the lock, so the list stays in id order.
+        let mut peers = self.peers();
+        let id = PeerId(self.shared.next_id.fetch_add(1, Ordering::Relaxed));
+        peers.push(Peer::new(id, stream));
         Ok(id)
     }
 
     /// `sockets.splice(sockets.indexOf(socket), 1)`, done right: removes the
     /// peer `id` and returns `true`, or returns `false` if it is not in the
-    /// room (it left already, or a broadcast evicted it). Never removes
-    /// anyone else.
+    /// room (it left already, or was evicted). Never removes anyone else.
+    /// What the room still held for it is dropped.
     pub fn leave(&self, id: PeerId) -> bool {
         let mut peers = self.peers();
         // indexOf; unlike splice(-1, 1), a missing peer removes nothing.
-        match peers.iter().position(|peer| peer.id == id) {
+        match find(&peers, id) {
             Some(index) => {
-                // The clone is dropped here; the connection stays open.
-                peers.remove(index);
+                self.forget(&mut peers, index);
                 true
             }
             None => false,
@@ -276,71 +518,245 @@ impl Room {
     }
 
     /// `sockets.forEach(other => other !== socket && other.write(data))`:
-    /// sends `lines` to every peer but `from`, and returns once they have
-    /// gone.
+    /// gives `lines` to every peer but `from`, in the one order everyone
+    /// sees, and writes them to each peer that has nothing else waiting.
     ///
     /// `lines` should be complete lines: the room sends what it is given.
     /// [`ChatHandler`] gives it all the complete lines of one read at once.
     ///
-    /// The writes happen under the room's lock. That is what makes the order
-    /// the same for everyone: while one round of lines goes out to every
-    /// peer, no other can slip in between. The price is that the senders take
-    /// turns, so a sender does not simply wait for its turn: it first queues
-    /// its lines, and whoever gets the lock next sends *everything* queued by
-    /// then, to each peer in one `writev` (minus that peer's own lines). When
-    /// a hundred clients talk at once, one round then carries many senders'
-    /// lines for the price of one system call per peer, and a sender whose
-    /// lines went out in another's round finds the queue empty and is done.
+    /// The lock decides the order, and nothing waits for a socket while it
+    /// is held. In three steps:
     ///
-    /// A peer whose write fails (it reset the connection) or times out (it is
-    /// not reading) is evicted: removed from the room, and its connection
-    /// shut down in both directions, which ends its thread's blocking `read`
-    /// and so its thread. It may have received part of a round; it receives
-    /// nothing more.
+    /// 1. **Under the lock, the order.** The lines join the outbox of every
+    ///    other peer. A peer whose pen is down (nothing waiting for it) has
+    ///    its pen picked up by this call.
+    /// 2. **Outside the lock, the writes.** One write to each peer whose pen
+    ///    this call holds. A socket with room takes the lines at once; one
+    ///    without waits at most a few milliseconds (the socket's write
+    ///    timeout that [`join`](Room::join) set).
+    /// 3. **Under the lock, the pens.** A peer whose socket took it all,
+    ///    with nothing new in its outbox, gets its pen put down. Any other
+    ///    gets a writer thread of its own, which writes its backlog and
+    ///    ends once it has been empty for a while: a peer has a writer
+    ///    thread only while it is behind (or its room is busy).
+    ///
+    /// **Backpressure.** Before step 1, this call waits while a peer that
+    /// keeps up (its socket took a byte within [`Limits::max_stall`]) is more than
+    /// half of [`Limits::max_backlog`] behind: the sender is slowed down to
+    /// the pace of the slowest reader that is really reading, and its own
+    /// client's socket fills while it waits. A peer that does not keep up
+    /// is not waited for: it is **evicted** (removed, and its connection
+    /// shut down both ways, which ends its thread) when these lines would
+    /// take its backlog past the cap, or once it has been more than half
+    /// the cap behind for [`Limits::write_timeout`], keeping up or not. Its
+    /// writer evicts it too when its socket takes no byte for that long.
     ///
     /// # Errors
-    /// `NotConnected` if `from` is not in the room: it was evicted while its
-    /// lines waited, and it is told so that its connection closes.
+    /// `NotConnected` if `from` is not in the room: it was evicted, and its
+    /// lines go nowhere (a line is only ever given to the peers in the room
+    /// when it was said, and only while its sender is one of them).
     pub fn broadcast_from(&self, from: PeerId, lines: &[u8]) -> io::Result<()> {
-        self.queue().push(Batch {
-            from,
-            lines: lines.to_vec(),
-        });
-        // Our turn: every round queued before ours is done.
-        let mut peers = self.peers();
-        if !peers.iter().any(|peer| peer.id == from) {
-            return Err(io::Error::new(
-                io::ErrorKind::NotConnected,
-                "evicted from the chat room",
-            ));
-        }
-        let round = std::mem::take(&mut *self.queue());
-        if round.is_empty() {
-            return Ok(()); // our lines went out in the round before ours
-        }
-        let mut slices = Vec::with_capacity(round.len());
-        // retain visits each peer once, in order, and keeps those for which
-        // the closure returns true: the writes and the evictions in one pass.
-        peers.retain(|peer| {
-            // if (otherSocket !== socket), for every sender in the round.
-            slices.clear();
-            slices.extend(
-                round
-                    .iter()
-                    .filter(|batch| batch.from != peer.id)
-                    .map(|batch| IoSlice::new(&batch.lines)),
-            );
-            // otherSocket.write(data), once for the whole round.
-            match write_all_vectored(&peer.stream, &mut slices) {
-                Ok(()) => true,
-                Err(_) => {
-                    // Evicted. Already closed, if it reset; either way it ends.
-                    let _ = peer.stream.shutdown(Shutdown::Both);
-                    false
+        let limits = &self.shared.limits;
+        let line: Arc<[u8]> = Arc::from(lines);
+        // 1. Under the lock: wait for whoever keeps up but is behind, then
+        //    give the lines to everyone else, in the one order.
+        let mut pens = Vec::new();
+        {
+            let mut peers = self.make_way(from, line.len())?;
+            let now = Instant::now();
+            for peer in peers.iter_mut().filter(|peer| peer.id != from) {
+                // if (otherSocket !== socket)
+                if peer.queue(&line, now, limits) {
+                    pens.push((peer.id, Arc::clone(&peer.stream)));
                 }
             }
-        });
+        }
+        // 2. Outside the lock: otherSocket.write(data), for the peers whose
+        //    pen we picked up. Each write is bounded by ONE_WRITE.
+        let wrote: Vec<Wrote> = pens
+            .iter()
+            .map(|(_, stream)| (&**stream).write(&line).into())
+            .collect();
+        // 3. Under the lock: put each pen down, or hand it to a writer.
+        let mut writers = Vec::new();
+        {
+            let mut peers = self.peers();
+            let now = Instant::now();
+            for ((id, stream), wrote) in pens.into_iter().zip(wrote) {
+                let Some(index) = find(&peers, id) else {
+                    continue; // it left meanwhile
+                };
+                let Wrote::Took(n) = wrote else {
+                    self.evict(&mut peers, index); // reset, or closed
+                    continue;
+                };
+                let peer = &mut peers[index];
+                peer.took(n, now, limits);
+                if n == line.len() && peer.outbox.is_empty() {
+                    peer.pen = Pen::Down;
+                } else {
+                    // The rest of our line first, then what joined since.
+                    let mut hand = Hand {
+                        lines: std::mem::take(&mut peer.outbox),
+                        sent: 0,
+                    };
+                    hand.lines.push_front(Arc::clone(&line));
+                    hand.advance(n);
+                    writers.push((id, stream, hand));
+                }
+            }
+            self.moved(&peers);
+        }
+        for (id, stream, hand) in writers {
+            self.spawn_writer(id, stream, hand);
+        }
         Ok(())
+    }
+
+    /// Step 0 of [`broadcast_from`](Room::broadcast_from): the list, locked,
+    /// once `from` may add `more` bytes to everyone's backlog. Evicts who
+    /// must go, and waits for who is worth waiting for.
+    fn make_way(&self, from: PeerId, more: usize) -> io::Result<MutexGuard<'_, Vec<Peer>>> {
+        let limits = &self.shared.limits;
+        let mut peers = self.peers();
+        loop {
+            if find(&peers, from).is_none() {
+                return Err(io::Error::new(
+                    io::ErrorKind::NotConnected,
+                    "evicted from the chat room",
+                ));
+            }
+            let now = Instant::now();
+            let mut index = 0;
+            while index < peers.len() {
+                let peer = &peers[index];
+                if peer.id != from && peer.must_go(more, now, limits) {
+                    self.evict(&mut peers, index);
+                } else {
+                    index += 1;
+                }
+            }
+            let until = peers
+                .iter()
+                .filter(|peer| peer.id != from)
+                .filter_map(|peer| peer.worth_waiting_for(more, now, limits))
+                .min();
+            let Some(until) = until else {
+                return Ok(peers);
+            };
+            // Wait, without the lock, until a socket takes bytes (a writer
+            // tells us), a peer goes, or the peer stops being worth it.
+            self.shared.waiting.fetch_add(1, Ordering::Relaxed);
+            peers = self
+                .shared
+                .moved
+                .wait_timeout(peers, until - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+            self.shared.waiting.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Tells the senders waiting in [`make_way`](Room::make_way), if any,
+    /// that a backlog shrank or a peer went. Called with the list locked.
+    fn moved(&self, _peers: &MutexGuard<'_, Vec<Peer>>) {
+        if self.shared.waiting.load(Ordering::Relaxed) > 0 {
+            self.shared.moved.notify_all();
+        }
+    }
+
+    /// Removes the peer at `index`: what the room held for it is dropped,
+    /// its writer (if parked) is woken to end, and waiting senders are told.
+    fn forget(&self, peers: &mut MutexGuard<'_, Vec<Peer>>, index: usize) -> Peer {
+        let peer = peers.remove(index);
+        if let Pen::Parked(writer) = &peer.pen {
+            writer.notify_one();
+        }
+        self.moved(peers);
+        peer
+    }
+
+    /// Evicts the peer at `index`: forgets it, and shuts its connection down
+    /// both ways, which ends its thread's blocking `read` (and so its
+    /// thread, with `'close'`) and fails any write in progress to it.
+    fn evict(&self, peers: &mut MutexGuard<'_, Vec<Peer>>, index: usize) {
+        let peer = self.forget(peers, index);
+        // Already closed, if it reset; either way it ends.
+        let _ = peer.stream.shutdown(Shutdown::Both);
+    }
+
+    /// Starts the writer thread of peer `id`, holding its pen, with `hand`
+    /// to write first. If no thread can be started, the peer is evicted:
+    /// nobody else would ever write to it.
+    fn spawn_writer(&self, id: PeerId, stream: Arc<TcpStream>, hand: Hand) {
+        let room = self.clone();
+        let spawned = thread::Builder::new()
+            .name("chat writer".into())
+            .spawn(move || room.write_for(id, &stream, hand));
+        if spawned.is_err() {
+            let mut peers = self.peers();
+            if let Some(index) = find(&peers, id) {
+                self.evict(&mut peers, index);
+            }
+        }
+    }
+
+    /// A peer's writer thread: writes what is in hand outside the lock,
+    /// then, under the lock, takes what joined the outbox meanwhile, until
+    /// the outbox has been empty for [`LINGER`]; then puts the pen down and
+    /// ends. Ends at once when the peer leaves or is evicted, and evicts it
+    /// when its socket takes no byte for the write timeout.
+    fn write_for(&self, id: PeerId, stream: &TcpStream, mut hand: Hand) {
+        let limits = &self.shared.limits;
+        let parking = Arc::new(Condvar::new());
+        let mut idle_since = None;
+        loop {
+            // otherSocket.write(...), outside the lock: at most ONE_WRITE.
+            let wrote = if hand.is_empty() {
+                Wrote::Took(0)
+            } else {
+                hand.write_to(stream).into()
+            };
+            let mut peers = self.peers();
+            let now = Instant::now();
+            let Some(index) = find(&peers, id) else {
+                return; // it left, or was evicted
+            };
+            let Wrote::Took(n) = wrote else {
+                self.evict(&mut peers, index);
+                return;
+            };
+            let peer = &mut peers[index];
+            hand.advance(n);
+            peer.took(n, now, limits);
+            if n > 0 {
+                self.moved(&peers);
+            }
+            let peer = &mut peers[index];
+            if !hand.is_empty() {
+                if now.duration_since(peer.took) >= limits.write_timeout {
+                    self.evict(&mut peers, index); // it takes nothing
+                    return;
+                }
+                continue;
+            }
+            if !peer.outbox.is_empty() {
+                hand.lines = std::mem::take(&mut peer.outbox);
+                idle_since = None;
+                continue;
+            }
+            // Nothing to write: wait for more, for a while.
+            let idle = *idle_since.get_or_insert(now);
+            let left = LINGER.saturating_sub(now.duration_since(idle));
+            if left.is_zero() {
+                peer.pen = Pen::Down;
+                return;
+            }
+            peer.pen = Pen::Parked(Arc::clone(&parking));
+            // Woken by a sender with more, by a leave or an eviction, or by
+            // the time: look again.
+            drop(parking.wait_timeout(peers, left));
+        }
     }
 
     /// A [`tcp::Handler`](Handler) for one client of this room: make one per
@@ -377,22 +793,24 @@ impl Room {
         ChatHandler {
             room: self.clone(),
             id: None,
-            lines: LineBuffer::new(self.max_line),
+            lines: LineBuffer::new(self.shared.limits.max_line),
             listener,
         }
     }
 
     /// The peer list, locked. A thread that panicked holding the lock
-    /// poisons it; the list is still whole (a push, a remove or a `retain`
-    /// never leaves it half done), so the others take the guard and go on.
+    /// poisons it; the list is still whole (a push, a remove, or a change
+    /// to one peer's counts never leaves it half done), so the others take
+    /// the guard and go on.
     fn peers(&self) -> MutexGuard<'_, Vec<Peer>> {
         self.peers.lock().unwrap_or_else(PoisonError::into_inner)
     }
+}
 
-    /// The queue of lines waiting for a round, locked; poisoning as above.
-    fn queue(&self) -> MutexGuard<'_, Vec<Batch>> {
-        self.queued.lock().unwrap_or_else(PoisonError::into_inner)
-    }
+/// Where peer `id` is in the list: the list is in the order peers joined,
+/// which is the order of their ids, so a binary search finds it.
+fn find(peers: &[Peer], id: PeerId) -> Option<usize> {
+    peers.binary_search_by_key(&id, |peer| peer.id).ok()
 }
 
 /// `()` listens to nothing: every event keeps its default. It is the
@@ -405,7 +823,7 @@ impl Handler for () {}
 /// - `'connection'`: [`Room::join`].
 /// - `'data'`: frames lines; all the complete lines of the read go to
 ///   [`Room::broadcast_from`] in one call. A line longer than
-///   [`Room::max_line`] cuts this client off (below).
+///   [`Limits::max_line`] cuts this client off (below).
 /// - `'end'` and `'close'`: [`Room::leave`]. An unfinished last line is
 ///   dropped: without its `\n` there is no telling whether the client died
 ///   mid-line.
@@ -452,11 +870,15 @@ impl<L> ChatHandler<L> {
     /// docs), and return the error that closes the connection.
     fn cut_off(&mut self, socket: &mut Socket, error: io::Error) -> io::Error {
         self.leave();
-        // Both are bounded by the write timeout that join() set. They fail
-        // only if the client is gone, and then there is nobody to tell.
+        // Best effort: the socket's write timeout is the room's short one,
+        // and these fail if the client is gone; then nobody is listening.
         let _ = socket.write(format!("error: {error}\n"));
         let _ = socket.end();
-        drain(socket.stream(), DRAIN_LIMIT, self.room.write_timeout);
+        drain(
+            socket.stream(),
+            DRAIN_LIMIT,
+            self.room.shared.limits.write_timeout,
+        );
         error
     }
 }
@@ -640,8 +1062,20 @@ impl LineBuffer {
                 format!("line longer than {} bytes", self.max_line),
             ));
         }
-        self.partial.extend_from_slice(&data[end..]);
+        self.keep(&data[end..]);
         Ok(handed)
+    }
+
+    /// Keeps `rest`, the start of a line, for the next read. The buffer
+    /// grows as a `Vec` does (doubling), but never past `max_line`: an
+    /// unfinished line costs its connection at most `max_line` bytes.
+    fn keep(&mut self, rest: &[u8]) {
+        let needed = self.partial.len() + rest.len(); // at most max_line
+        if needed > self.partial.capacity() {
+            let target = (self.partial.capacity() * 2).clamp(needed, self.max_line.max(needed));
+            self.partial.reserve_exact(target - self.partial.len());
+        }
+        self.partial.extend_from_slice(rest);
     }
 }
 
@@ -707,6 +1141,7 @@ mod tests {
         let mut pushes = 0;
         while buffer.push(&chunk, |_| ()).is_ok() {
             assert!(buffer.partial.len() <= 1000);
+            assert!(buffer.partial.capacity() <= 1000);
             pushes += 1;
         }
         assert_eq!(pushes, 10);

@@ -8,122 +8,18 @@
 
 mod common;
 
+use common::room::{
+    closed, closed_addr, end_and_expect_nothing_more, joined, next, read_lines, serve, Event,
+};
 use common::{connect, read_to_end, TIMEOUT};
-use netcourse::chat::Room;
-use netcourse::tcp::{Handler, Server, ServerHandle, Socket};
+use netcourse::chat::{Limits, Room};
 use std::collections::HashSet;
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::net::{Shutdown, TcpStream};
+use std::sync::mpsc;
 use std::sync::{Arc, Barrier};
-use std::thread::{self, JoinHandle};
+use std::thread;
 use std::time::{Duration, Instant};
-
-/// What the server tells the test about each connection: it joined the room
-/// (its `'connection'`), or it closed (its `'close'`), and with which error.
-#[derive(Debug)]
-enum Event {
-    Joined,
-    Closed(SocketAddr, Option<io::ErrorKind>),
-}
-
-/// A listener on each chat connection, reporting [`Event`]s. The room's
-/// handler runs first, so `Joined` means "in the room" and `Closed` means
-/// "out of it".
-struct Events {
-    tx: Sender<Event>,
-    remote: Option<SocketAddr>,
-    error: Option<io::ErrorKind>,
-}
-
-impl Handler for Events {
-    fn on_connection(&mut self, socket: &mut Socket) -> io::Result<()> {
-        self.remote = Some(socket.remote_addr());
-        let _ = self.tx.send(Event::Joined);
-        Ok(())
-    }
-    fn on_error(&mut self, _socket: &Socket, error: &io::Error) {
-        self.error = Some(error.kind());
-    }
-    fn on_close(&mut self, _had_error: bool) {
-        let remote = self.remote.expect("joined before closing");
-        let _ = self.tx.send(Event::Closed(remote, self.error));
-    }
-}
-
-/// A chat server on port 0 for `room`, and its connections' events.
-fn serve(room: &Room) -> (ServerHandle, Receiver<Event>) {
-    let (tx, events) = mpsc::channel();
-    let room = room.clone();
-    let server = Server::bind("127.0.0.1:0")
-        .unwrap()
-        .spawn(move || {
-            room.handler_with(Events {
-                tx: tx.clone(),
-                remote: None,
-                error: None,
-            })
-        })
-        .unwrap();
-    (server, events)
-}
-
-fn next(events: &Receiver<Event>) -> Event {
-    events
-        .recv_timeout(TIMEOUT)
-        .expect("a connection event before the timeout")
-}
-
-/// Waits until `n` more connections have joined the room.
-fn joined(events: &Receiver<Event>, n: usize) {
-    for _ in 0..n {
-        assert!(matches!(next(events), Event::Joined));
-    }
-}
-
-/// Waits for `client`'s connection to close on the server; returns its error.
-fn closed(events: &Receiver<Event>, client: &TcpStream) -> Option<io::ErrorKind> {
-    closed_addr(events, client.local_addr().unwrap())
-}
-
-/// Waits for the connection from `addr` to close on the server.
-fn closed_addr(events: &Receiver<Event>, addr: SocketAddr) -> Option<io::ErrorKind> {
-    loop {
-        if let Event::Closed(remote, error) = next(events) {
-            if remote == addr {
-                return error;
-            }
-        }
-    }
-}
-
-/// Reads `n` lines (each with its `\n`) on a thread of its own. What arrives
-/// after the `n`-th line may be read and lost with the thread's buffer: call
-/// it when no more is in flight, or once for all a client will receive.
-fn read_lines(stream: &TcpStream, n: usize) -> JoinHandle<Vec<Vec<u8>>> {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    thread::spawn(move || {
-        (0..n)
-            .map(|_| {
-                let mut line = Vec::new();
-                reader.read_until(b'\n', &mut line).expect("a line");
-                assert!(line.ends_with(b"\n"), "a cut line: {line:?}");
-                line
-            })
-            .collect()
-    })
-}
-
-/// Ends `client`'s side and checks that the server sends nothing more.
-fn end_and_expect_nothing_more(mut client: TcpStream) {
-    client.shutdown(Shutdown::Write).unwrap();
-    let rest = read_to_end(&mut client);
-    assert!(
-        rest.is_empty(),
-        "unexpected: {:?}",
-        String::from_utf8_lossy(&rest)
-    );
-}
 
 #[test]
 fn fifty_clients_get_every_other_line_whole_and_in_one_order() {
@@ -222,7 +118,10 @@ fn fifty_clients_get_every_other_line_whole_and_in_one_order() {
 fn a_client_that_never_reads_is_evicted_and_the_others_go_on() {
     const LINE: usize = 1000;
     const LINES: usize = 10_000; // 10 MB from each of two talkers
-    let room = Room::new().write_timeout(Duration::from_millis(200));
+    let room = Room::with_limits(Limits {
+        write_timeout: Duration::from_millis(200),
+        ..Limits::default()
+    });
     let (server, events) = serve(&room);
     let stuck = connect(server.local_addr());
     let talkers = [connect(server.local_addr()), connect(server.local_addr())];
@@ -279,7 +178,10 @@ fn a_client_that_never_reads_is_evicted_and_the_others_go_on() {
 fn two_thousand_clients_come_and_go_and_every_thread_ends() {
     const THREADS: usize = 4;
     const CYCLES: usize = 500; // per thread: 2,000 in all
-    let room = Room::new().write_timeout(Duration::from_millis(200));
+    let room = Room::with_limits(Limits {
+        write_timeout: Duration::from_millis(200),
+        ..Limits::default()
+    });
     let (server, events) = serve(&room);
     let addr = server.local_addr();
 
@@ -361,9 +263,11 @@ fn two_thousand_clients_come_and_go_and_every_thread_ends() {
 
 #[test]
 fn a_too_long_line_is_an_error_for_its_client_only() {
-    let room = Room::new()
-        .max_line(1024)
-        .write_timeout(Duration::from_millis(200));
+    let room = Room::with_limits(Limits {
+        max_line: 1024,
+        write_timeout: Duration::from_millis(200),
+        ..Limits::default()
+    });
     let (server, events) = serve(&room);
     let mut long = connect(server.local_addr());
     let mut others = [connect(server.local_addr()), connect(server.local_addr())];
@@ -389,9 +293,11 @@ fn a_too_long_line_is_an_error_for_its_client_only() {
 #[test]
 fn an_endless_line_is_cut_off_without_the_server_buffering_it() {
     const MAX_SENT: usize = 64 * 1024 * 1024;
-    let room = Room::new()
-        .max_line(1024)
-        .write_timeout(Duration::from_millis(200));
+    let room = Room::with_limits(Limits {
+        max_line: 1024,
+        write_timeout: Duration::from_millis(200),
+        ..Limits::default()
+    });
     let (server, events) = serve(&room);
     let endless = connect(server.local_addr());
     let mut others = [connect(server.local_addr()), connect(server.local_addr())];

@@ -7,6 +7,8 @@
 // Each test file uses only part of this file.
 #![allow(dead_code)]
 
+pub mod room;
+
 use std::io::{BufRead, BufReader, Read};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
