@@ -29,9 +29,14 @@ fn line(seq: usize) -> Vec<u8> {
 
 /// Sends `lines` numbered lines on a thread of its own.
 fn talk(talker: &TcpStream, lines: usize) -> JoinHandle<()> {
+    talk_from(talker, 0, lines)
+}
+
+/// Sends lines `first..first + lines` on a thread of its own.
+fn talk_from(talker: &TcpStream, first: usize, lines: usize) -> JoinHandle<()> {
     let mut talker = talker.try_clone().unwrap();
     thread::spawn(move || {
-        for seq in 0..lines {
+        for seq in first..first + lines {
             talker.write_all(&line(seq)).unwrap();
         }
     })
@@ -48,6 +53,11 @@ struct Heard {
 /// Reads `lines` numbered lines on a thread of its own, checking each, and
 /// timing the gaps between receptions.
 fn listen(listener: &TcpStream, lines: usize) -> JoinHandle<Heard> {
+    listen_from(listener, 0, lines)
+}
+
+/// Like [`listen`], for lines `first..first + lines`.
+fn listen_from(listener: &TcpStream, first: usize, lines: usize) -> JoinHandle<Heard> {
     let mut stream = listener.try_clone().unwrap();
     thread::spawn(move || {
         let mut buf = vec![0; 64 * 1024];
@@ -68,11 +78,11 @@ fn listen(listener: &TcpStream, lines: usize) -> JoinHandle<Heard> {
             pending.extend_from_slice(&buf[..n]);
             let whole = pending.len() / LINE * LINE;
             for got in pending[..whole].chunks(LINE) {
-                assert_eq!(
-                    got,
-                    line(heard.lines),
-                    "line {} cut or out of order",
-                    heard.lines
+                let seq = first + heard.lines;
+                assert!(
+                    got == line(seq),
+                    "line {seq} cut or out of order: {:?}...",
+                    String::from_utf8_lossy(&got[..16])
                 );
                 heard.lines += 1;
             }
@@ -360,4 +370,54 @@ fn a_newcomer_hears_only_what_is_said_after_it_joined() {
     carol_client.read_exact(&mut got).unwrap();
     assert_eq!(&got, b"after\n");
     assert_eq!(received(&mut carol_client, Duration::from_millis(100)), b"");
+}
+
+/// A process's memory, from `/proc/PID/status` (Linux): `field` (`VmRSS`,
+/// the resident set now, or `VmHWM`, its peak), in bytes.
+#[cfg(target_os = "linux")]
+fn memory(pid: u32, field: &str) -> usize {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status
+        .lines()
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"));
+    let kb: usize = line.trim().trim_end_matches("kB").trim().parse().unwrap();
+    kb * 1024
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn the_server_holds_at_most_the_cap_for_a_client_that_never_reads() {
+    use common::Running;
+    const LINES: usize = 20_000; // 20 MB after the first: far more than the cap and the kernel's buffers
+    let server = Running::server("chat_server", &[]);
+    let pid = server.pid();
+    let addr = server.addr.unwrap();
+    let stuck = connect(addr);
+    let talker = connect(addr);
+    let listener = connect(addr);
+    for _ in 0..3 {
+        assert_eq!(server.line(), "Got a new connection");
+    }
+    // Warm up: a line each way, so that every thread the run needs has
+    // started and allocated its buffers before the baseline.
+    let listening = listen(&listener, 1);
+    talk(&talker, 1).join().unwrap();
+    listening.join().unwrap();
+    let before = memory(pid, "VmRSS");
+
+    let listening = listen_from(&listener, 1, LINES);
+    let talking = talk_from(&talker, 1, LINES);
+    assert_eq!(server.line(), "A client connection closed"); // the stuck one
+    talking.join().unwrap();
+    listening.join().unwrap();
+    let peak = memory(pid, "VmHWM");
+    let grew = peak.saturating_sub(before);
+    // The cap (1 MiB) for the stuck client, plus the lines on their way to
+    // the listener and the writer threads' stacks.
+    assert!(
+        grew <= 4 * 1024 * 1024,
+        "the server grew by {grew} bytes for a client that never reads"
+    );
+    drop(stuck);
 }

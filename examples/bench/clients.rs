@@ -360,6 +360,133 @@ fn read_until_line(
     Ok(())
 }
 
+/// What one `abuse` run measured.
+pub struct Abuse {
+    /// Every ping's time from the pinger to the receiver, sorted.
+    pub latencies: Vec<Duration>,
+    /// Pings sent that never arrived.
+    pub lost: u64,
+    /// Never-reading clients the abuser connected.
+    pub stuck: u64,
+}
+
+/// How often the pinger sends, and how often the abuser starts over.
+const PING_EVERY: Duration = Duration::from_millis(50);
+const ABUSE_EVERY: Duration = Duration::from_secs(2);
+/// What the abuser floods the room with, each time: more than the kernel's
+/// buffers hold for a client that never reads.
+const FLOOD: usize = 8 * 1024 * 1024;
+
+/// For `seconds`, an abuser connects a client that never reads, floods the
+/// room with 8 MB of lines from a second connection, and starts over every
+/// two seconds with a new never-reading client. Meanwhile a pinger sends a
+/// timestamped line every 50 ms, and a receiver, reading all the room sends
+/// it, times each one.
+pub fn abuse(addr: SocketAddr, seconds: usize) -> io::Result<Abuse> {
+    let start = Instant::now();
+    let end = start + Duration::from_secs(seconds as u64);
+    let (events, heard) = mpsc::channel();
+    let mut pinger = connect(addr)?;
+    let discarding = spawn({
+        let pinger = pinger.try_clone()?;
+        move || discard(pinger)
+    })?;
+    let receiver = connect(addr)?;
+    let receiving = spawn(move || receive_pings(receiver, start, events))?;
+    everyone_joined(&mut pinger, 1, &heard)?;
+
+    let abusing = spawn(move || -> io::Result<u64> {
+        let flooder = connect(addr)?;
+        let flooder_reads = spawn({
+            let flooder = flooder.try_clone()?;
+            move || discard(flooder)
+        })?;
+        let mut flooder = flooder;
+        let line = format!("{}\n", "f".repeat(999));
+        let mut stuck = 0;
+        while Instant::now() < end {
+            let cycle = Instant::now();
+            let never_reads = connect(addr)?;
+            stuck += 1;
+            for _ in 0..FLOOD / line.len() {
+                flooder.write_all(line.as_bytes())?;
+            }
+            if let Some(rest) = (cycle + ABUSE_EVERY).checked_duration_since(Instant::now()) {
+                thread::sleep(rest); // the abuser's pace
+            }
+            drop(never_reads);
+        }
+        flooder.shutdown(std::net::Shutdown::Both)?;
+        join(flooder_reads)?;
+        Ok(stuck)
+    })?;
+
+    let mut sent = 0;
+    while Instant::now() < end {
+        let at = start.elapsed().as_micros();
+        pinger.write_all(format!("ping {sent} {at}\n").as_bytes())?;
+        sent += 1;
+        thread::sleep(PING_EVERY); // the pinger's pace
+    }
+    pinger.write_all(b"done\n")?;
+    let stuck = join(abusing)?;
+    let mut latencies = join(receiving)?;
+    pinger.shutdown(std::net::Shutdown::Both)?;
+    join(discarding)?;
+    latencies.sort();
+    Ok(Abuse {
+        lost: sent - latencies.len() as u64,
+        latencies,
+        stuck,
+    })
+}
+
+/// Reads and throws away everything until the connection ends.
+fn discard(mut stream: TcpStream) -> io::Result<()> {
+    io::copy(&mut stream, &mut io::sink())?;
+    Ok(())
+}
+
+/// The abuse receiver: reports `Joined` with its first line, then times
+/// every `ping SEQ MICROS` line until `done`; everything else (the flood)
+/// it reads and ignores.
+fn receive_pings(
+    stream: TcpStream,
+    start: Instant,
+    events: Sender<Event>,
+) -> io::Result<Vec<Duration>> {
+    let mut reader = BufReader::new(stream);
+    let mut line = Vec::new();
+    let mut latencies = Vec::new();
+    let mut joined = false;
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line)? == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the receiver was disconnected",
+            ));
+        }
+        let now = start.elapsed();
+        if !joined {
+            joined = true;
+            let _ = events.send(Event::Joined);
+        }
+        if line == b"done\n" {
+            return Ok(latencies);
+        }
+        if let Some(ping) = line.strip_prefix(b"ping ") {
+            let sent_at = String::from_utf8_lossy(ping)
+                .split_whitespace()
+                .nth(1)
+                .and_then(|micros| micros.parse().ok())
+                .map(Duration::from_micros)
+                .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "a bad ping"))?;
+            latencies.push(now.saturating_sub(sent_at));
+        }
+    }
+}
+
 /// What one `udp` run measured.
 pub struct Blast {
     /// How many datagrams were sent.

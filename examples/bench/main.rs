@@ -16,6 +16,10 @@
 //! - `conns`: N chat clients connect and stay, then one line goes to all:
 //!   the time to connect them all, the time for the line to reach them all,
 //!   and the server's memory per connection.
+//! - `abuse`: for M seconds (20), a client that never reads joins the chat
+//!   room every 2 s while another floods it with 8 MB; meanwhile one client
+//!   pings another every 50 ms: the pings' latency (p50, p99, max) and how
+//!   many were lost. Not part of `all`: it runs for its M seconds.
 //!
 //! Each scenario runs against netcourse's server and against a minimal
 //! hand-written `std::net` server doing the same job (the floor: the system
@@ -56,8 +60,9 @@ fn main() {
         "chat" => &["chat"],
         "udp" => &["udp"],
         "conns" => &["conns"],
+        "abuse" => &["abuse"],
         other => fail(format!(
-            "no scenario called {other} (echo, chat, udp, conns, all)"
+            "no scenario called {other} (echo, chat, udp, conns, abuse, all)"
         )),
     };
     println!(
@@ -116,7 +121,7 @@ impl Options {
                     options.scenario = scenario.to_string()
                 }
                 other => fail(format!(
-                    "unexpected '{other}'; usage: bench echo|chat|udp|conns|all [--clients N] \
+                    "unexpected '{other}'; usage: bench echo|chat|udp|conns|abuse|all [--clients N] \
                      [--messages M] [--runs R] [--node] [--addr HOST:PORT] [--quick]"
                 )),
             }
@@ -141,6 +146,8 @@ impl Options {
             ("udp", false) => (&[1], 200_000),
             ("udp", true) => (&[1], 2000),
             ("conns", false) => (&[1000], 1),
+            ("abuse", false) => (&[3], 20),
+            ("abuse", true) => (&[3], 2),
             (_, _) => (&[20], 1),
         };
         let clients = self.clients.map_or(clients.to_vec(), |n| vec![n]);
@@ -258,13 +265,25 @@ fn run(scenario: &str, (clients, messages): (usize, usize), options: &Options) -
             format!("udp: {messages} datagrams from {clients} senders"),
             &["received/s", "delivered %", "server ns/dgram"],
         ),
+        "abuse" => (
+            format!(
+                "abuse: {messages} s of never-reading clients and 8 MB floods, a ping every 50 ms"
+            ),
+            &["p50 ms", "p99 ms", "max ms", "lost", "stuck clients"],
+        ),
         _ => (
             format!("conns: {clients} chat clients"),
             &["connect all ms", "broadcast ms", "bytes/conn"],
         ),
     };
     println!("\n{title}");
-    let targets = options.targets();
+    let mut targets = options.targets();
+    if scenario == "abuse" {
+        // The floor server writes to every client under its lock with no
+        // deadline: the first client that never reads stops it for good
+        // (chapter 5's by-hand relay). There is nothing to time.
+        targets.retain(|&target| target != Target::Raw);
+    }
     let mut figures = Figures {
         names,
         runs: targets.iter().map(|&target| (target, Vec::new())).collect(),
@@ -336,6 +355,22 @@ fn measure(
                 per(received as f64, 1e9),
             ]
         }
+        "abuse" => {
+            let abuse = clients::abuse(server.addr, messages)?;
+            let ms = |p: usize| {
+                abuse
+                    .latencies
+                    .get(abuse.latencies.len().saturating_sub(1) * p / 100)
+                    .map_or(f64::NAN, |latency| latency.as_secs_f64() * 1e3)
+            };
+            vec![
+                ms(50),
+                ms(99),
+                ms(100),
+                abuse.lost as f64,
+                abuse.stuck as f64,
+            ]
+        }
         _ => {
             let conns = clients::conns(server.addr, clients, || server.rss())?;
             vec![
@@ -357,10 +392,9 @@ struct Running {
 
 impl Running {
     fn start(target: Target, scenario: &str) -> io::Result<Running> {
-        let protocol = if scenario == "conns" {
-            "chat"
-        } else {
-            scenario
+        let protocol = match scenario {
+            "conns" | "abuse" => "chat",
+            other => other,
         };
         match target {
             Target::External(addr) => Ok(Running {

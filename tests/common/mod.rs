@@ -111,6 +111,11 @@ impl Running {
         }
     }
 
+    /// The child's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The server's port, as a flag value for a client.
     pub fn port(&self) -> String {
         self.addr.expect("a server").port().to_string()
