@@ -487,6 +487,82 @@ fn receive_pings(
     }
 }
 
+/// What one `stall` run measured.
+pub struct Stall {
+    /// The listener's longest wait between two reads.
+    pub longest_gap: Duration,
+    /// From the first line sent to the last line heard.
+    pub elapsed: Duration,
+}
+
+/// How many 1,000-byte lines the `stall` talker sends: 10 MB.
+const STALL_LINES: usize = 10_000;
+
+/// Three clients in the chat room: one that reads `slow_chunk` bytes a
+/// second (0: never), a talker that sends 10 MB in 1,000-byte lines, and a
+/// listener that reads them all and times the gaps between its reads.
+pub fn stall(addr: SocketAddr, slow_chunk: usize) -> io::Result<Stall> {
+    let (events, heard) = mpsc::channel();
+    let slow = connect(addr)?;
+    let mut talker = connect(addr)?;
+    let listener = connect(addr)?;
+    let listening = spawn(move || count_gaps(listener, events))?;
+    everyone_joined(&mut talker, 1, &heard)?;
+    let slow_reading = (slow_chunk > 0)
+        .then(|| {
+            let mut slow = slow.try_clone()?;
+            spawn(move || {
+                let mut buf = vec![0; slow_chunk];
+                while let Ok(1..) = slow.read(&mut buf) {
+                    thread::sleep(Duration::from_secs(1)); // its pace
+                }
+            })
+        })
+        .transpose()?;
+    talker.write_all(b"start\n")?;
+    let line = format!("{}\n", "x".repeat(999));
+    for _ in 0..STALL_LINES {
+        talker.write_all(line.as_bytes())?;
+    }
+    let stall = join(listening)?;
+    slow.shutdown(std::net::Shutdown::Both)?;
+    if let Some(reading) = slow_reading {
+        let _ = reading.join();
+    }
+    Ok(stall)
+}
+
+/// The `stall` listener: reports `Joined` with its first line, then from
+/// `start` on counts lines and times the gaps between reads, until it has
+/// heard every line.
+fn count_gaps(stream: TcpStream, events: Sender<Event>) -> io::Result<Stall> {
+    let mut reader = BufReader::new(stream);
+    read_until_line(&mut reader, "start\n", &events)?;
+    let began = Instant::now();
+    let mut last = began;
+    let mut longest_gap = Duration::ZERO;
+    let mut lines = 0;
+    while lines < STALL_LINES {
+        let buf = reader.fill_buf()?;
+        if buf.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the listener was disconnected",
+            ));
+        }
+        let now = Instant::now();
+        longest_gap = longest_gap.max(now - last);
+        last = now;
+        lines += buf.iter().filter(|&&byte| byte == b'\n').count();
+        let n = buf.len();
+        reader.consume(n);
+    }
+    Ok(Stall {
+        longest_gap,
+        elapsed: last - began,
+    })
+}
+
 /// What one `udp` run measured.
 pub struct Blast {
     /// How many datagrams were sent.

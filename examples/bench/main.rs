@@ -16,6 +16,10 @@
 //! - `conns`: N chat clients connect and stay, then one line goes to all:
 //!   the time to connect them all, the time for the line to reach them all,
 //!   and the server's memory per connection.
+//! - `stall`: three clients in the chat room: one that never reads (then,
+//!   in a second run, one that reads 2 KB a second), a talker that sends
+//!   10 MB in 1,000-byte lines, and a listener: the listener's longest wait
+//!   between two reads, and how long the 10 MB took. Not part of `all`.
 //! - `abuse`: for M seconds (20), a client that never reads joins the chat
 //!   room every 2 s while another floods it with 8 MB; meanwhile one client
 //!   pings another every 50 ms: the pings' latency (p50, p99, max) and how
@@ -60,9 +64,10 @@ fn main() {
         "chat" => &["chat"],
         "udp" => &["udp"],
         "conns" => &["conns"],
+        "stall" => &["stall"],
         "abuse" => &["abuse"],
         other => fail(format!(
-            "no scenario called {other} (echo, chat, udp, conns, abuse, all)"
+            "no scenario called {other} (echo, chat, udp, conns, stall, abuse, all)"
         )),
     };
     println!(
@@ -121,7 +126,7 @@ impl Options {
                     options.scenario = scenario.to_string()
                 }
                 other => fail(format!(
-                    "unexpected '{other}'; usage: bench echo|chat|udp|conns|abuse|all [--clients N] \
+                    "unexpected '{other}'; usage: bench echo|chat|udp|conns|stall|abuse|all [--clients N] \
                      [--messages M] [--runs R] [--node] [--addr HOST:PORT] [--quick]"
                 )),
             }
@@ -146,6 +151,7 @@ impl Options {
             ("udp", false) => (&[1], 200_000),
             ("udp", true) => (&[1], 2000),
             ("conns", false) => (&[1000], 1),
+            ("stall", _) => (&[3], 10_000),
             ("abuse", false) => (&[3], 20),
             ("abuse", true) => (&[3], 2),
             (_, _) => (&[20], 1),
@@ -265,6 +271,10 @@ fn run(scenario: &str, (clients, messages): (usize, usize), options: &Options) -
             format!("udp: {messages} datagrams from {clients} senders"),
             &["received/s", "delivered %", "server ns/dgram"],
         ),
+        "stall" => (
+            "stall: 10 MB through the room past a client that never reads, then one that reads 2 KB/s".to_string(),
+            &["gap ms, never", "10MB ms, never", "gap ms, 2KB/s", "10MB ms, 2KB/s"],
+        ),
         "abuse" => (
             format!(
                 "abuse: {messages} s of never-reading clients and 8 MB floods, a ping every 50 ms"
@@ -278,7 +288,7 @@ fn run(scenario: &str, (clients, messages): (usize, usize), options: &Options) -
     };
     println!("\n{title}");
     let mut targets = options.targets();
-    if scenario == "abuse" {
+    if scenario == "abuse" || scenario == "stall" {
         // The floor server writes to every client under its lock with no
         // deadline: the first client that never reads stops it for good
         // (chapter 5's by-hand relay). There is nothing to time.
@@ -355,6 +365,17 @@ fn measure(
                 per(received as f64, 1e9),
             ]
         }
+        "stall" => {
+            let never = clients::stall(server.addr, 0)?;
+            let slow = clients::stall(server.addr, 2048)?;
+            let ms = |duration: Duration| duration.as_secs_f64() * 1e3;
+            vec![
+                ms(never.longest_gap),
+                ms(never.elapsed),
+                ms(slow.longest_gap),
+                ms(slow.elapsed),
+            ]
+        }
         "abuse" => {
             let abuse = clients::abuse(server.addr, messages)?;
             let ms = |p: usize| {
@@ -393,7 +414,7 @@ struct Running {
 impl Running {
     fn start(target: Target, scenario: &str) -> io::Result<Running> {
         let protocol = match scenario {
-            "conns" | "abuse" => "chat",
+            "conns" | "stall" | "abuse" => "chat",
             other => other,
         };
         match target {
