@@ -83,8 +83,8 @@ pub fn show_len(bytes: &[u8]) -> String {
 /// Why a read stopped.
 #[derive(Debug)]
 pub enum End {
-    /// It got every byte it wanted.
-    Full,
+    /// It got enough to judge: every byte it wanted, or one that differs.
+    Enough,
     /// The peer sent FIN: `read` returned 0.
     Fin,
     /// Nothing more came before the deadline.
@@ -111,7 +111,7 @@ impl Display for Heard {
     /// What a sentence says after "but got".
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         let end = match &self.end {
-            End::Full => String::new(),
+            End::Enough => String::new(),
             End::Fin => "the end of the connection (FIN)".to_string(),
             End::Silent(wait) => format!("nothing{} within {} s", more(self), secs(*wait)),
             End::Failed(e) if e.kind() == ErrorKind::ConnectionReset => "a reset (RST)".to_string(),
@@ -144,53 +144,46 @@ pub fn secs(wait: Duration) -> String {
     }
 }
 
-/// Reads until `want` bytes have arrived, the peer's FIN, an error, or
-/// `patience` has passed, whichever comes first.
-pub fn read_up_to(stream: &mut TcpStream, want: usize, patience: Duration) -> Heard {
+/// Reads until `limit` bytes have arrived, or `enough` says that what
+/// arrived is enough to judge, or the peer's FIN, an error, or `patience`
+/// has passed, whichever comes first.
+pub fn read_until(
+    stream: &mut TcpStream,
+    limit: usize,
+    patience: Duration,
+    enough: impl Fn(&[u8]) -> bool,
+) -> Heard {
     let deadline = Instant::now() + patience;
     let mut bytes = Vec::new();
     let mut buf = [0; 64 * 1024];
-    while bytes.len() < want {
+    let end = loop {
+        if bytes.len() >= limit || enough(&bytes) {
+            break End::Enough;
+        }
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() || stream.set_read_timeout(Some(left)).is_err() {
-            return Heard {
-                bytes,
-                end: End::Silent(patience),
-            };
+            break End::Silent(patience);
         }
-        let room = (want - bytes.len()).min(buf.len());
+        let room = (limit - bytes.len()).min(buf.len());
         match stream.read(&mut buf[..room]) {
-            Ok(0) => {
-                return Heard {
-                    bytes,
-                    end: End::Fin,
-                }
-            }
+            Ok(0) => break End::Fin,
             Ok(n) => bytes.extend_from_slice(&buf[..n]),
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                return Heard {
-                    bytes,
-                    end: End::Silent(patience),
-                };
+                break End::Silent(patience)
             }
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) => {
-                return Heard {
-                    bytes,
-                    end: End::Failed(e),
-                }
-            }
+            Err(e) => break End::Failed(e),
         }
-    }
-    Heard {
-        bytes,
-        end: End::Full,
-    }
+    };
+    Heard { bytes, end }
 }
 
 /// Reads exactly `want`; `Err` with what it heard instead.
 pub fn read_exactly(stream: &mut TcpStream, want: &[u8]) -> Result<(), Heard> {
-    let heard = read_up_to(stream, want.len(), PATIENCE);
+    // A byte that differs is enough: no need to wait for the rest.
+    let heard = read_until(stream, want.len(), PATIENCE, |bytes| {
+        !want.starts_with(bytes)
+    });
     if heard.bytes == want {
         Ok(())
     } else {
@@ -202,7 +195,7 @@ pub fn read_exactly(stream: &mut TcpStream, want: &[u8]) -> Result<(), Heard> {
 /// or nothing).
 pub fn read_fin(stream: &mut TcpStream) -> Result<(), Heard> {
     // Any byte at all is wrong; 64 KiB of them is enough to say so.
-    let heard = read_up_to(stream, 64 * 1024, PATIENCE);
+    let heard = read_until(stream, 64 * 1024, PATIENCE, |bytes| !bytes.is_empty());
     match heard.end {
         End::Fin if heard.bytes.is_empty() => Ok(()),
         _ => Err(heard),
