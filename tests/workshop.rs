@@ -237,3 +237,27 @@ fn an_unknown_step_is_a_one_line_error() {
     let output = run("grade").arg("ch9-nothing").output().unwrap();
     common::assert_fails_cleanly(&output, "no step 'ch9-nothing'; the steps are ch2-server,");
 }
+
+/// Every section a failed check points to is a heading of its chapter, so
+/// that renaming a section cannot leave the grader pointing at nothing.
+#[test]
+fn every_section_the_grader_names_exists() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let mut named = 0;
+    for file in fs::read_dir(format!("{root}/examples/grade")).unwrap() {
+        let source = fs::read_to_string(file.unwrap().path()).unwrap();
+        // `See("docs/02-tcp.md", "The server, A1")`, on one line or more.
+        for see in source.split(": See = See(").skip(1) {
+            let quoted: Vec<&str> = see.split('"').collect();
+            let (chapter, section) = (quoted[1], quoted[3]);
+            let text = fs::read_to_string(format!("{root}/{chapter}")).unwrap();
+            let heading = |level: &str| format!("\n{level} {section}\n");
+            assert!(
+                text.contains(&heading("##")) || text.contains(&heading("###")),
+                "{chapter} has no section \"{section}\""
+            );
+            named += 1;
+        }
+    }
+    assert!(named > 20, "found only {named} sections");
+}
