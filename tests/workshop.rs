@@ -14,30 +14,40 @@ use std::fs;
 use std::path::PathBuf;
 use std::process::Output;
 
-/// A fresh progress file for one test.
-fn progress(test: &str) -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("workshop-{test}"));
+/// A fresh progress file for one test (and for this process: two runs of
+/// the suite at once do not share one), removed when the test ends.
+struct Progress(PathBuf);
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.0);
+    }
+}
+
+fn progress(test: &str) -> Progress {
+    let name = format!("workshop-{test}-{}", std::process::id());
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
     let _ = fs::remove_file(&path);
-    path
+    Progress(path)
 }
 
 /// `grade STEP --exe PROGRAM --progress FILE`.
-fn grade(step: &str, program: &str, progress: &PathBuf) -> Output {
+fn grade(step: &str, program: &str, progress: &Progress) -> Output {
     run("grade")
         .arg(step)
         .arg("--exe")
         .arg(example(program))
         .arg("--progress")
-        .arg(progress)
+        .arg(&progress.0)
         .output()
         .expect("run the grader")
 }
 
 /// `grade --progress FILE`: the list of steps.
-fn list(progress: &PathBuf) -> String {
+fn list(progress: &Progress) -> String {
     let output = run("grade")
         .arg("--progress")
-        .arg(progress)
+        .arg(&progress.0)
         .output()
         .unwrap();
     assert!(output.status.success(), "{output:?}");
