@@ -181,6 +181,15 @@ fn ch5_chat_stub_fails_on_listening() {
     );
 }
 
+/// The course's own chat room, `chat_server`, passes the capstone too: the
+/// grader asks of a learner's room what the library's room does.
+#[test]
+fn the_course_s_own_chat_server_passes_the_capstone() {
+    let output = grade("ch5-chat", "chat_server", &progress("chat-server"));
+    let stdout = stdout(&output);
+    assert!(output.status.success(), "{stdout}");
+}
+
 /// A server that accepts and never says a word (the course's chat server,
 /// graded as a greeting server) fails a check at its deadline: no hang.
 #[test]
