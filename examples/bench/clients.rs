@@ -424,13 +424,15 @@ pub fn abuse(addr: SocketAddr, seconds: usize) -> io::Result<Abuse> {
     let mut sent = 0;
     while Instant::now() < end {
         let at = start.elapsed().as_micros();
-        pinger.write_all(format!("ping {sent} {at}\n").as_bytes())?;
+        pinger
+            .write_all(format!("ping {sent} {at}\n").as_bytes())
+            .map_err(who("the pinger"))?;
         sent += 1;
         thread::sleep(PING_EVERY); // the pinger's pace
     }
-    pinger.write_all(b"done\n")?;
-    let stuck = join(abusing)?;
-    let mut latencies = join(receiving)?;
+    pinger.write_all(b"done\n").map_err(who("the pinger"))?;
+    let stuck = join(abusing).map_err(who("the abuser"))?;
+    let mut latencies = join(receiving).map_err(who("the receiver"))?;
     pinger.shutdown(std::net::Shutdown::Both)?;
     join(discarding)?;
     latencies.sort();
@@ -439,6 +441,11 @@ pub fn abuse(addr: SocketAddr, seconds: usize) -> io::Result<Abuse> {
         latencies,
         stuck,
     })
+}
+
+/// Puts `client`'s name in front of an error.
+fn who(client: &'static str) -> impl Fn(io::Error) -> io::Error {
+    move |e| io::Error::new(e.kind(), format!("{client}: {e}"))
 }
 
 /// Reads and throws away everything until the connection ends.
