@@ -28,7 +28,10 @@
 //! Each scenario runs against netcourse's server and against a minimal
 //! hand-written `std::net` server doing the same job (the floor: the system
 //! calls themselves), and with `--node` against the documents' Node servers
-//! in `../shared/anchors/node/` too. Every server is a child process driven
+//! in `docs/node/` too (Node.js 18 or newer on `PATH`): the course's
+//! corrected A1 for `echo`, and `bench-chat-server.js` and
+//! `bench-udp-server.js`, the documents' B3 and A3 with their bugs fixed,
+//! for `chat`, `conns` and `udp`. Every server is a child process driven
 //! by the same client in the same run, alternating, R times (default 5);
 //! the medians are printed with their ratios. With `--addr`, the client
 //! drives that server instead. `--quick` is a small, fast run that checks
@@ -42,7 +45,7 @@ mod servers;
 
 use common::{fail, OrExit};
 use std::io::{self, BufRead, BufReader};
-use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
@@ -58,6 +61,9 @@ fn main() {
         }
     }
     let options = Options::parse(&args);
+    if options.node && options.addr.is_none() {
+        check_node();
+    }
     let scenarios: &[&str] = match options.scenario.as_str() {
         "all" => &["echo", "chat", "udp", "conns"],
         "echo" => &["echo"],
@@ -434,44 +440,38 @@ impl Running {
                 );
                 let mut ours = Command::new(std::env::current_exe()?);
                 ours.args(["--serve", &kind]);
-                Running::spawn(&mut ours, None)
+                Running::spawn(&mut ours)
             }
             Target::Node => {
                 let script = match protocol {
-                    "echo" => "tcp_server.js",
-                    "chat" => "chat_server.js",
-                    _ => "udp_server.js",
+                    "echo" => "ch2-a1-tcp-server.js",
+                    "chat" => "bench-chat-server.js",
+                    _ => "bench-udp-server.js",
                 };
-                let script = anchors().join(script);
-                let port = free_port(protocol == "udp")?;
                 let mut node = Command::new("node");
-                node.arg(script).arg(port.to_string());
-                Running::spawn(&mut node, Some(SocketAddr::from(([127, 0, 0, 1], port))))
+                // Port 0: each Node server says where it listens, as ours do.
+                node.arg(node_programs().join(script)).arg("0");
+                Running::spawn(&mut node)
             }
         }
     }
 
-    /// Starts `command` and waits until it listens: our servers say
-    /// `listening on ADDR` on stderr; Node's anchors print a line on stdout
-    /// once they listen on the `addr` we gave them.
-    fn spawn(command: &mut Command, addr: Option<SocketAddr>) -> io::Result<Running> {
+    /// Starts `command` and waits until it listens: every server, ours and
+    /// Node's, says `listening on ADDR` on stderr.
+    fn spawn(command: &mut Command) -> io::Result<Running> {
         let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()?;
         let stdout = lines(child.stdout.take());
         let stderr = lines(child.stderr.take());
-        let ready = if addr.is_some() { &stdout } else { &stderr };
-        let line = ready
+        let line = stderr
             .recv_timeout(Duration::from_secs(20))
             .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "the server did not start"))?;
-        let addr = match addr {
-            Some(addr) => addr,
-            None => line
-                .strip_prefix("listening on ")
-                .and_then(|addr| addr.parse().ok())
-                .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, line))?,
-        };
+        let addr = line
+            .strip_prefix("listening on ")
+            .and_then(|addr| addr.parse().ok())
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, line))?;
         Ok(Running {
             child: Some(child),
             addr,
@@ -559,17 +559,30 @@ fn lines(pipe: Option<impl io::Read + Send + 'static>) -> Receiver<String> {
     rx
 }
 
-/// Where the documents' Node servers are: `../shared/anchors/node/`, next to
-/// this crate.
-fn anchors() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/anchors/node")
+/// Where the Node programs are: `docs/node/` in this repository.
+fn node_programs() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/node")
 }
 
-/// A port that was free a moment ago, for a Node server to listen on.
-fn free_port(udp: bool) -> io::Result<u16> {
-    Ok(if udp {
-        UdpSocket::bind("127.0.0.1:0")?.local_addr()?.port()
-    } else {
-        TcpListener::bind("127.0.0.1:0")?.local_addr()?.port()
-    })
+/// `--node` needs Node.js 18 or newer on `PATH`: says so in one line, and
+/// exits 1, when it is missing or older, before any server has started.
+fn check_node() {
+    const WHAT: &str = "install Node.js 18 or newer, or drop --node";
+    let version = match Command::new("node").arg("--version").output() {
+        Ok(output) if output.status.success() => output.stdout,
+        Ok(_) => fail(format_args!("--node: `node --version` failed; {WHAT}")),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => {
+            fail(format_args!("--node: `node` is not on PATH; {WHAT}"))
+        }
+        Err(err) => fail(format_args!("--node: cannot run `node`: {err}; {WHAT}")),
+    };
+    // `v20.20.2`: the major version is the number after the `v`.
+    let version = String::from_utf8_lossy(&version).trim().to_string();
+    let major = version
+        .strip_prefix('v')
+        .and_then(|v| v.split('.').next())
+        .and_then(|major| major.parse::<u32>().ok());
+    if !matches!(major, Some(major) if major >= 18) {
+        fail(format_args!("--node: found Node.js {version}; {WHAT}"));
+    }
 }

@@ -3,9 +3,9 @@
 //! plain std's and Node's, is a process of its own driven by the same
 //! client, and its memory can be read from `/proc/PID/status`.
 //!
-//! Each one speaks the protocol of the matching Node anchor in
-//! `../shared/anchors/node/`: doc A's TCP server (greet, then `你好` for each
-//! chunk), doc B's chat relay, doc A's UDP server (counting datagrams).
+//! Each one speaks the protocol of the matching Node server in `docs/node/`:
+//! doc A's TCP server (greet, then `你好` for each chunk), doc B's chat
+//! relay, doc A's UDP server (counting datagrams).
 
 use netcourse::chat::Room;
 use netcourse::tcp::{self, Server, Socket};
