@@ -2,7 +2,8 @@
 //!
 //! Every line a client sends goes to every other client. Prints `Got a new
 //! connection` and `A client connection closed` for each client, and
-//! `Server error : MSG` if accepting a connection fails. The snippet also
+//! `Server error : MSG` if listening or accepting a connection fails (a port
+//! in use: that line, then the one-line error on stderr). The snippet also
 //! listens for the server's `'close'` (`Server closed`); like the snippet,
 //! this server never closes, so stop it with Ctrl-C.
 //!
@@ -11,7 +12,7 @@
 
 mod common;
 
-use common::{Args, OrExit};
+use common::{fail, Args, OrExit};
 use netcourse::chat::Room;
 use netcourse::tcp::{Handler, Server, Socket};
 use std::io;
@@ -37,8 +38,19 @@ fn main() {
     let args = Args::parse(8080);
     // let sockets = []
     let room = Room::new();
-    let server = Server::bind(args.addr())
-        .or_exit(format_args!("cannot listen on {}:{}", args.host, args.port))
+    let server = match Server::bind(args.addr()) {
+        Ok(server) => server,
+        Err(err) => {
+            // Node emits the server's 'error' for a failed listen too, so the
+            // snippet's listener prints its line before we give up.
+            println!("Server error : {err}");
+            fail(format_args!(
+                "cannot listen on {}:{}: {err}",
+                args.host, args.port
+            ))
+        }
+    };
+    let server = server
         .on_error(|err| println!("Server error : {err}"))
         .on_close(|| println!("Server closed"));
     eprintln!(
