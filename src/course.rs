@@ -17,8 +17,9 @@
 //! 6. [`ch6_beyond`]: what a thread per connection costs (the benchmark),
 //!    async Rust, which address to bind, graceful shutdown.
 //!
-//! Appendix: [`errata`], every bug of the documents' snippets, and what
-//! the compiler says about its Rust twin.
+//! Appendices: [`errata`], every bug of the documents' snippets, and what
+//! the compiler says about its Rust twin; [`sources`], the two documents'
+//! snippets exactly as they print them.
 
 #[doc = include_str!("../docs/01-sockets.md")]
 pub mod ch1_sockets {}
@@ -40,3 +41,6 @@ pub mod errata {}
 
 #[doc = include_str!("../docs/06-beyond.md")]
 pub mod ch6_beyond {}
+
+#[doc = include_str!("../docs/sources.md")]
+pub mod sources {}

@@ -44,8 +44,10 @@
 //!    connection costs, measured against Node and a plain `std::net` floor;
 //!    when to use async Rust; `127.0.0.1` or `0.0.0.0`; graceful shutdown.
 //!
-//! Appendix: [errata](course::errata), every bug of the documents' snippets,
-//! what Node does with it, and what the Rust compiler says about its twin.
+//! Appendices: [errata](course::errata), every bug of the documents'
+//! snippets, what Node does with it, and what the Rust compiler says about
+//! its twin; [sources](course::sources), the two documents' snippets
+//! exactly as they print them.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

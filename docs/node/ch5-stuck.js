@@ -1,4 +1,4 @@
-// A client that never reads, in a Node room: node stuck.js
+// A client that never reads, in a Node room: node docs/node/ch5-stuck.js
 const net = require('net');
 
 const sockets = [];
