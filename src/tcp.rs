@@ -19,7 +19,7 @@
 //! | `socket.end()`                | [`Socket::end`]               | `shutdown(Shutdown::Write)`                    |
 //! | `server.close()`/`'close'`    | [`ServerHandle::close`], [`Server::on_close`] | the listener is dropped; every connection thread is joined |
 //! | `'error'` (server)            | [`Server::on_error`]          | `accept` returned `Err`                        |
-//! | `'drop'` (`maxConnections`)   | [`Server::on_drop`]           | a connection over the limit is dropped at once |
+//! | `'drop'` (`maxConnections`)   | [`Server::on_drop`]           | a connection over a limit is closed at once, and why ([`DropReason`]) |
 //!
 //! A server that greets each client and answers every chunk:
 //!
@@ -44,6 +44,8 @@
 //! }
 //! ```
 
+use std::collections::hash_map::{Entry, HashMap};
+use std::fmt;
 use std::io::{self, BufRead, BufReader, Write};
 use std::net::{
     IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs,
@@ -60,17 +62,86 @@ use std::time::Duration;
 /// written to, not all 64 KiB (see `Reader` in the source).
 pub const READ_BUFFER: usize = 64 * 1024;
 
-/// The default for [`Server::max_connections`].
+/// What [`default_max_connections`] returns where std cannot read the
+/// process's limits (anywhere but Linux and Android): the limit this crate
+/// had before it read them. It suits Windows and most BSDs; macOS starts a
+/// shell with 256 descriptors, and there the accept loop's back-off (see
+/// [`Server::on_error`]) takes over, unless you set
+/// [`Server::max_connections`] lower.
+pub const FALLBACK_MAX_CONNECTIONS: usize = 1024;
+
+/// Descriptors [`default_max_connections`] leaves to the rest of the
+/// process: stdin, stdout and stderr, the listener, the wake-up connection
+/// of [`ServerHandle::close`], a pipe or a file a program opens.
+const RESERVED_DESCRIPTORS: u64 = 32;
+
+/// Descriptors one connection may hold: its socket, and the clone
+/// (`try_clone`) that a second thread writes through, as a
+/// [`chat::Room`](crate::chat::Room) keeps for each peer.
+const DESCRIPTORS_PER_CONNECTION: u64 = 2;
+
+/// Threads one connection may run: its own, and a chat peer's writer.
+const THREADS_PER_CONNECTION: u64 = 2;
+
+/// The default [`Server::max_connections_per_ip`] is the total divided by
+/// this: one address may hold an eighth of the seats.
+const ADDRESS_SHARE: usize = 8;
+
+/// The default for [`Server::max_connections`]: as many connections as this
+/// process can hold open at once.
 ///
-/// Each connection is a thread: a few pages of memory while it waits in
-/// `read`, plus a slot in the scheduler when it has work. A thousand idle
-/// connections cost a few megabytes; a thousand busy ones share two cores in
-/// turn. Past the limit a new connection is closed at once and
-/// [`Server::on_drop`] is told, so the server degrades instead of running
-/// out of memory or file descriptors. A server that must hold tens of
-/// thousands of connections wants an event loop (epoll, or async Rust), not
-/// a higher number here.
-pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+/// Each connection is a thread and a descriptor (two for a chat peer), and
+/// a process may open only so many of either: past its open-files limit
+/// (`ulimit -n`) `accept` fails with `EMFILE`, and every other client with
+/// it. So on Linux this reads the soft limits in `/proc/self/limits`,
+/// leaves a few descriptors for the rest of the process, and counts two per
+/// connection; it takes the smaller of that and half the `Max processes`
+/// limit (which counts threads, for the whole user). Elsewhere, where std
+/// cannot read the limits, it is [`FALLBACK_MAX_CONNECTIONS`].
+///
+/// Memory is not counted: an idle connection costs about 10 KiB (chapter 6
+/// of the course measures it), so a process allowed a million descriptors
+/// should set [`Server::max_connections`] itself, and a server that must
+/// hold that many wants an event loop (epoll, or async Rust), not threads.
+pub fn default_max_connections() -> usize {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if let Some(max) = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|limits| max_connections_for(&limits))
+    {
+        return max;
+    }
+    FALLBACK_MAX_CONNECTIONS
+}
+
+/// How many connections the limits in `limits` (the text of
+/// `/proc/self/limits`) allow, or `None` if they do not say how many files
+/// may be open.
+fn max_connections_for(limits: &str) -> Option<usize> {
+    let files = soft_limit(limits, "Max open files")?;
+    let by_files = files.saturating_sub(RESERVED_DESCRIPTORS) / DESCRIPTORS_PER_CONNECTION;
+    // "unlimited" reads as u64::MAX, which takes no part in the minimum.
+    let by_threads =
+        soft_limit(limits, "Max processes").unwrap_or(u64::MAX) / THREADS_PER_CONNECTION;
+    let max = by_files.min(by_threads).max(1);
+    Some(usize::try_from(max).unwrap_or(usize::MAX))
+}
+
+/// The soft limit on the line of `limits` that starts with `name`:
+///
+/// ```text
+/// Limit                     Soft Limit           Hard Limit           Units
+/// Max open files            1024                 524288               files
+/// ```
+///
+/// `unlimited` is `u64::MAX`.
+fn soft_limit(limits: &str, name: &str) -> Option<u64> {
+    let line = limits.lines().find(|line| line.starts_with(name))?;
+    match line[name.len()..].split_whitespace().next()? {
+        "unlimited" => Some(u64::MAX),
+        soft => soft.parse().ok(),
+    }
+}
 
 /// Your code for one connection: a method per Node event, each called from
 /// the connection's own thread, one at a time, in the order Node would emit
@@ -350,12 +421,14 @@ enum Opened {
 
 /// The one read loop. Every connection, server or client side, runs here on
 /// its own thread from its first event to `'close'`; the `Err` it returns is
-/// the one [`Handler::on_error`] saw.
+/// the one [`Handler::on_error`] saw. A server's connection holds a [`Seat`],
+/// given back with the stream.
 fn run<H: Handler>(
     stream: TcpStream,
     remote: SocketAddr,
     handler: &mut H,
     opened: Opened,
+    seat: Option<Seat>,
 ) -> io::Result<()> {
     let mut socket = Socket::new(&stream, remote);
     let result = read_loop(&mut socket, handler, opened);
@@ -364,8 +437,11 @@ fn run<H: Handler>(
         handler.on_error(&socket, error);
     }
     // 'close': drop the stream first, so the connection really is closed
-    // (our FIN, if not sent yet, goes out now) when the handler hears of it.
+    // (our FIN, if not sent yet, goes out now) when the handler hears of it,
+    // and its seat is free again, as Node counts a connection out before
+    // its 'close'.
     drop(stream);
+    drop(seat);
     handler.on_close(result.is_err());
     result
 }
@@ -490,7 +566,7 @@ impl<'a> Reader<'a> {
 pub fn connect<H: Handler>(addr: impl ToSocketAddrs, mut handler: H) -> io::Result<()> {
     let stream = TcpStream::connect(addr)?;
     let remote = stream.peer_addr()?;
-    run(stream, remote, &mut handler, Opened::Connected)
+    run(stream, remote, &mut handler, Opened::Connected, None)
 }
 
 /// A bound TCP listener, not yet accepting: Node's `net.Server` between
@@ -508,14 +584,18 @@ pub struct Server {
 /// A listener for the server's `'error'` event.
 type OnError = Box<dyn FnMut(&io::Error) + Send>;
 /// A listener for the server's `'drop'` event.
-type OnDrop = Box<dyn FnMut(SocketAddr) + Send>;
+type OnDrop = Box<dyn FnMut(SocketAddr, DropReason) + Send>;
 /// A listener for the server's `'close'` event; it runs once, so `FnOnce`.
 type OnClose = Box<dyn FnOnce() + Send>;
 
 /// The server's settings and its own event listeners.
 struct Config {
-    /// Node's `server.maxConnections`.
-    max_connections: usize,
+    /// Node's `server.maxConnections`; `None` for
+    /// [`default_max_connections`], read when the server starts.
+    max_connections: Option<usize>,
+    /// The most connections one IP address may hold; `None` for an eighth of
+    /// `max_connections`.
+    max_connections_per_ip: Option<usize>,
     on_error: Option<OnError>,
     on_drop: Option<OnDrop>,
     on_close: Option<OnClose>,
@@ -534,7 +614,8 @@ impl Server {
         Ok(Server {
             listener: TcpListener::bind(addr)?,
             config: Config {
-                max_connections: DEFAULT_MAX_CONNECTIONS,
+                max_connections: None,
+                max_connections_per_ip: None,
                 on_error: None,
                 on_drop: None,
                 on_close: None,
@@ -552,24 +633,50 @@ impl Server {
     }
 
     /// `server.maxConnections`: how many connections may be open at once
-    /// (default [`DEFAULT_MAX_CONNECTIONS`]). One more is accepted, closed at
-    /// once and reported to [`on_drop`](Server::on_drop); the open ones
-    /// are not affected.
+    /// (default [`default_max_connections`], what this process can hold).
+    /// One more is accepted, closed at once and reported to
+    /// [`on_drop`](Server::on_drop) with [`DropReason::ServerFull`]; the open
+    /// ones are not affected.
+    ///
+    /// Each open connection holds a *seat*: a thread, and a descriptor or
+    /// two. A seat is taken when `accept` returns and given back when the
+    /// connection's stream is dropped, just before its `'close'`.
     pub fn max_connections(mut self, limit: usize) -> Server {
-        self.config.max_connections = limit;
+        self.config.max_connections = Some(limit);
         self
     }
 
-    /// `server.on('error', f)`: `accept` failed (for instance `EMFILE`, out
-    /// of file descriptors). The server goes on accepting.
+    /// How many connections one IP address may hold at once (default: an
+    /// eighth of [`max_connections`](Server::max_connections), at least 1).
+    /// One more from that address is accepted, closed at once and reported
+    /// to [`on_drop`](Server::on_drop) with [`DropReason::AddressFull`],
+    /// while the other seats wait for other clients. Node has no such
+    /// setting; nginx's `limit_conn` and IRC servers' per-host limits are it.
+    ///
+    /// Without it, one client that opens connections and never sends a byte
+    /// takes every seat, and every other client is turned away. Addresses
+    /// are compared whole (an IPv4 client seen by an IPv6 listener, as
+    /// `::ffff:a.b.c.d`, counts as its IPv4 address). Clients behind one NAT
+    /// share an address, and so share its seats.
+    pub fn max_connections_per_ip(mut self, limit: usize) -> Server {
+        self.config.max_connections_per_ip = Some(limit);
+        self
+    }
+
+    /// `server.on('error', f)`: `accept` failed, most often for want of
+    /// descriptors (`EMFILE`, `ENFILE`), which no waiting client can fix. The
+    /// server goes on accepting, after a pause: 5 ms after the first failure,
+    /// twice as long after each further one in a row, at most a second; the
+    /// first connection accepted ends the pauses. So a server out of
+    /// descriptors calls `f` about once a second, not thousands of times.
     pub fn on_error(mut self, f: impl FnMut(&io::Error) + Send + 'static) -> Server {
         self.config.on_error = Some(Box::new(f));
         self
     }
 
     /// `server.on('drop', f)`: a connection from this address came in over
-    /// [`max_connections`](Server::max_connections) and was closed.
-    pub fn on_drop(mut self, f: impl FnMut(SocketAddr) + Send + 'static) -> Server {
+    /// a limit and was closed; the [`DropReason`] says which limit.
+    pub fn on_drop(mut self, f: impl FnMut(SocketAddr, DropReason) + Send + 'static) -> Server {
         self.config.on_drop = Some(Box::new(f));
         self
     }
@@ -644,6 +751,27 @@ impl Server {
     }
 }
 
+/// Why the server dropped a connection: what its `'drop'` listener
+/// ([`Server::on_drop`]) hears besides the address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DropReason {
+    /// Every seat was taken: [`Server::max_connections`] connections were
+    /// open. Node's `maxConnections`, and its only reason.
+    ServerFull,
+    /// Seats remained, but the peer's IP address held
+    /// [`Server::max_connections_per_ip`] connections already.
+    AddressFull,
+}
+
+impl fmt::Display for DropReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DropReason::ServerFull => "the server is full",
+            DropReason::AddressFull => "too many connections from this address",
+        })
+    }
+}
+
 /// What the accept loop and the [`ServerHandle`] both see.
 struct Shared {
     /// Set by `close()`; the accept loop checks it after every `accept`.
@@ -680,6 +808,14 @@ impl Drop for Listening {
 /// What `accept` returned: a connection and its peer's address, or an error.
 type Accepted = io::Result<(TcpStream, SocketAddr)>;
 
+/// The accept loop's pause after its first failed `accept` in a row; each
+/// further failure doubles it, up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(5);
+
+/// The longest pause between two failed `accept`s: how long a server out of
+/// descriptors may take to notice that some have been freed.
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
+
 /// The one accept loop, on a thread that does nothing else: it hands each
 /// connection to [`serve_connections`] and goes straight back to `accept`.
 ///
@@ -691,6 +827,8 @@ type Accepted = io::Result<(TcpStream, SocketAddr)>;
 /// thousand connects fills the queue faster than that. So accepting must not
 /// wait for anything, and the work of starting threads happens elsewhere.
 fn accept_loop(listening: Listening, queue: Sender<Accepted>) {
+    // The pause before the next accept; zero while accepts succeed.
+    let mut backoff = Duration::ZERO;
     while let Some(listener) = &listening.listener {
         let accepted = listener.accept();
         if listening.shared.closing.load(Ordering::SeqCst) {
@@ -703,17 +841,103 @@ fn accept_loop(listening: Listening, queue: Sender<Accepted>) {
             break; // nobody serves connections any more
         }
         if failed {
-            // Out of descriptors (EMFILE), accept fails again at once: pause
-            // so the loop does not spin a core while connections close.
-            thread::sleep(Duration::from_millis(10));
+            // Out of descriptors (EMFILE), accept fails again at once, and
+            // keeps failing until connections close: pause, longer after
+            // each failure in a row (as Go's net/http and mini-redis do), so
+            // the loop neither spins a core nor floods the 'error' listener.
+            backoff = (backoff * 2).clamp(FIRST_BACKOFF, MAX_BACKOFF);
+            thread::sleep(backoff);
+        } else {
+            backoff = Duration::ZERO;
         }
     }
     // `listening` is dropped here: the port closes, close() returns.
 }
 
+/// The server's seats: how many connections are open, in all and from each
+/// IP address, against the server's two limits. Numbers only, so a test can
+/// play any address: the server's thread takes a seat for each connection
+/// `accept` returns (or closes it, and says why), and the connection's
+/// thread gives it back through its [`Seat`].
+#[derive(Debug)]
+struct Seats {
+    /// [`Server::max_connections`].
+    max: usize,
+    /// [`Server::max_connections_per_ip`].
+    max_per_address: usize,
+    /// Connections open now.
+    open: usize,
+    /// Connections open now from each address. An address whose last one
+    /// has closed is removed, so this holds at most `max` entries, however
+    /// many addresses come and go.
+    by_address: HashMap<IpAddr, usize>,
+}
+
+impl Seats {
+    fn new(max: usize, max_per_address: usize) -> Seats {
+        Seats {
+            max,
+            max_per_address,
+            open: 0,
+            by_address: HashMap::new(),
+        }
+    }
+
+    /// A seat for a connection from `ip`, or why there is none: no seat
+    /// at all, or seats, but none for this address.
+    fn take(&mut self, ip: IpAddr) -> Result<(), DropReason> {
+        let ip = ip.to_canonical();
+        if self.open >= self.max {
+            return Err(DropReason::ServerFull);
+        }
+        if self.by_address.get(&ip).copied().unwrap_or(0) >= self.max_per_address {
+            return Err(DropReason::AddressFull);
+        }
+        self.open += 1;
+        *self.by_address.entry(ip).or_insert(0) += 1;
+        Ok(())
+    }
+
+    /// Gives back a seat that [`take`](Seats::take) gave a connection from
+    /// `ip`.
+    fn release(&mut self, ip: IpAddr) {
+        if let Entry::Occupied(mut entry) = self.by_address.entry(ip.to_canonical()) {
+            *entry.get_mut() -= 1;
+            if *entry.get() == 0 {
+                entry.remove();
+            }
+            self.open -= 1;
+        }
+    }
+}
+
+/// One connection's seat, held by its thread: dropping it gives the seat
+/// back, on every way out of the thread, a panicking handler's too.
+struct Seat {
+    seats: Arc<Mutex<Seats>>,
+    ip: IpAddr,
+}
+
+impl Seat {
+    /// Takes a seat in `seats` for a connection from `ip`, or says why not.
+    fn take(seats: &Arc<Mutex<Seats>>, ip: IpAddr) -> Result<Seat, DropReason> {
+        lock(seats).take(ip)?;
+        Ok(Seat {
+            seats: Arc::clone(seats),
+            ip,
+        })
+    }
+}
+
+impl Drop for Seat {
+    fn drop(&mut self) {
+        lock(&self.seats).release(self.ip);
+    }
+}
+
 /// The server's own thread: a thread per connection the accept loop hands
-/// over, the connection limit, the server's `'error'` and `'drop'`, and,
-/// once the accept loop has stopped and the last connection has ended, its
+/// over, the seats, the server's `'error'` and `'drop'`, and, once the
+/// accept loop has stopped and the last connection has ended, its
 /// `'close'`.
 fn serve_connections<H, F>(
     accepted: Receiver<Accepted>,
@@ -724,30 +948,42 @@ fn serve_connections<H, F>(
     H: Handler + Send + 'static,
     F: FnMut() -> H + Send + 'static,
 {
-    // The live connections' threads. Finished ones are swept out before each
-    // new one starts, so the vector's length is the live count.
+    let max = config
+        .max_connections
+        .unwrap_or_else(default_max_connections);
+    let max_per_address = config
+        .max_connections_per_ip
+        .unwrap_or((max / ADDRESS_SHARE).max(1));
+    let seats = Arc::new(Mutex::new(Seats::new(max, max_per_address)));
+    // The live connections' threads, kept to be joined before 'close'.
+    // Finished ones are swept out before each new one starts.
     let mut connections: Vec<JoinHandle<()>> = Vec::new();
     // The queue ends when the accept loop stops and drops its sender.
     for accepted in accepted {
         match accepted {
             // 'connection': the kernel finished a handshake.
             Ok((stream, remote)) => {
-                connections.retain(|thread| !thread.is_finished());
-                if connections.len() >= config.max_connections {
-                    // 'drop': over maxConnections; close it at once.
-                    drop(stream);
-                    if let Some(on_drop) = &mut config.on_drop {
-                        on_drop(remote);
+                let seat = match Seat::take(&seats, remote.ip()) {
+                    Ok(seat) => seat,
+                    Err(reason) => {
+                        // 'drop': over a limit; close it at once.
+                        drop(stream);
+                        if let Some(on_drop) = &mut config.on_drop {
+                            on_drop(remote, reason);
+                        }
+                        continue;
                     }
-                    continue;
-                }
+                };
+                connections.retain(|thread| !thread.is_finished());
                 let mut handler = new_handler();
                 let spawned = thread::Builder::new().spawn(move || {
                     // The error was handler.on_error's to report.
-                    let _ = run(stream, remote, &mut handler, Opened::Accepted);
+                    let _ = run(stream, remote, &mut handler, Opened::Accepted, Some(seat));
                 });
                 match spawned {
                     Ok(thread) => connections.push(thread),
+                    // The closure, stream and seat with it, is dropped:
+                    // the connection is closed and its seat free again.
                     Err(e) => config.report(&e),
                 }
             }
@@ -849,4 +1085,114 @@ pub(crate) fn wake_up_addr(addr: SocketAddr) -> SocketAddr {
         ip => ip,
     };
     SocketAddr::new(ip, addr.port())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Addresses no test machine can connect from: the seats are numbers,
+    /// and any address will do.
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn one_address_takes_its_share_and_the_others_the_rest() {
+        let mut seats = Seats::new(64, 16);
+        let attacker = ip("192.0.2.1");
+        for _ in 0..16 {
+            seats.take(attacker).unwrap();
+        }
+        // The 17th from the same address: refused, with seats to spare.
+        assert_eq!(seats.take(attacker), Err(DropReason::AddressFull));
+        assert_eq!(seats.open, 16);
+        // Three more addresses fill the server...
+        for n in 2..=4 {
+            for _ in 0..16 {
+                seats.take(ip(&format!("192.0.2.{n}"))).unwrap();
+            }
+        }
+        // ...and then everyone is refused, for want of any seat.
+        assert_eq!(seats.take(ip("198.51.100.7")), Err(DropReason::ServerFull));
+        assert_eq!(seats.take(attacker), Err(DropReason::ServerFull));
+    }
+
+    #[test]
+    fn a_seat_given_back_is_free_again_and_forgotten_at_zero() {
+        let mut seats = Seats::new(2, 1);
+        let (a, b) = (ip("192.0.2.1"), ip("2001:db8::1"));
+        seats.take(a).unwrap();
+        seats.take(b).unwrap();
+        assert_eq!(seats.take(ip("192.0.2.3")), Err(DropReason::ServerFull));
+        seats.release(a);
+        assert!(!seats.by_address.contains_key(&a));
+        seats.take(ip("192.0.2.3")).unwrap();
+        // Giving back a seat that was never taken changes nothing.
+        seats.release(ip("203.0.113.9"));
+        assert_eq!(seats.open, 2);
+    }
+
+    #[test]
+    fn an_ipv4_client_of_an_ipv6_listener_counts_as_its_ipv4_address() {
+        let mut seats = Seats::new(8, 1);
+        seats.take(ip("192.0.2.1")).unwrap();
+        assert_eq!(
+            seats.take(ip("::ffff:192.0.2.1")),
+            Err(DropReason::AddressFull)
+        );
+        seats.release(ip("::ffff:192.0.2.1"));
+        assert_eq!(seats.open, 0);
+    }
+
+    #[test]
+    fn a_seat_guard_gives_its_seat_back_when_dropped() {
+        let seats = Arc::new(Mutex::new(Seats::new(1, 1)));
+        let seat = Seat::take(&seats, ip("192.0.2.1")).unwrap();
+        assert_eq!(
+            Seat::take(&seats, ip("192.0.2.2")).err(),
+            Some(DropReason::ServerFull)
+        );
+        drop(seat);
+        assert!(Seat::take(&seats, ip("192.0.2.2")).is_ok());
+    }
+
+    /// `/proc/self/limits` as Linux 6 writes it (trimmed).
+    const LIMITS: &str = "\
+Limit                     Soft Limit           Hard Limit           Units     
+Max cpu time              unlimited            unlimited            seconds   
+Max stack size            8388608              unlimited            bytes     
+Max processes             96364                96364                processes 
+Max open files            1024                 524288               files     
+Max locked memory         8388608              8388608              bytes     
+";
+
+    #[test]
+    fn limits_are_read_from_the_soft_column() {
+        assert_eq!(soft_limit(LIMITS, "Max open files"), Some(1024));
+        assert_eq!(soft_limit(LIMITS, "Max cpu time"), Some(u64::MAX));
+        assert_eq!(soft_limit(LIMITS, "Max nice priority"), None);
+        assert_eq!(soft_limit("Max open files  many", "Max open files"), None);
+    }
+
+    #[test]
+    fn the_total_leaves_room_and_counts_two_descriptors_a_connection() {
+        // (1024 - 32) / 2: the files decide, not the 96,364 processes.
+        assert_eq!(max_connections_for(LIMITS), Some(496));
+        let few_threads = LIMITS.replace("96364                96364", "200 200");
+        assert_eq!(max_connections_for(&few_threads), Some(100));
+        let no_thread_limit = LIMITS.replace("96364                96364", "unlimited unlimited");
+        assert_eq!(max_connections_for(&no_thread_limit), Some(496));
+        // A tiny limit still leaves one seat; no limit line, no answer.
+        let tiny = LIMITS.replace("1024  ", "40    ");
+        assert_eq!(max_connections_for(&tiny), Some(4));
+        let tinier = LIMITS.replace("1024  ", "8     ");
+        assert_eq!(max_connections_for(&tinier), Some(1));
+        assert_eq!(max_connections_for("Limit Soft Limit\n"), None);
+    }
+
+    #[test]
+    fn the_default_total_is_at_least_one() {
+        assert!(default_max_connections() >= 1);
+    }
 }

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{connect, read_n, read_to_end, run, TIMEOUT};
-use netcourse::tcp::{Handler, Server, ServerHandle, Socket};
+use netcourse::tcp::{DropReason, Handler, Server, ServerHandle, Socket};
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -199,7 +199,8 @@ fn connections_over_the_limit_are_dropped_and_the_others_go_on() {
     let (server, _) = echo_server(None, |server| {
         server
             .max_connections(3)
-            .on_drop(move |addr| dropped.send(addr).unwrap())
+            .max_connections_per_ip(3)
+            .on_drop(move |addr, reason| dropped.send((addr, reason)).unwrap())
     });
     let addr = server.local_addr();
     // Each echo proves the server has taken that connection.
@@ -211,7 +212,7 @@ fn connections_over_the_limit_are_dropped_and_the_others_go_on() {
     let mut fourth = connect(addr);
     assert_eq!(
         drops.recv_timeout(TIMEOUT).unwrap(),
-        fourth.local_addr().unwrap()
+        (fourth.local_addr().unwrap(), DropReason::ServerFull)
     );
     // Closed at once: EOF (or a reset, had we sent something first).
     assert_eq!(fourth.read(&mut [0; 16]).unwrap(), 0);
