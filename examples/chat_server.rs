@@ -3,9 +3,11 @@
 //! Every line a client sends goes to every other client. Prints `Got a new
 //! connection` and `A client connection closed` for each client, and
 //! `Server error : MSG` if listening or accepting a connection fails (a port
-//! in use: that line, then the one-line error on stderr). The snippet also
-//! listens for the server's `'close'` (`Server closed`); like the snippet,
-//! this server never closes, so stop it with Ctrl-C.
+//! in use: that line, then the one-line error on stderr), and `Server drop :
+//! ADDR (WHY)` for a connection over the server's limits (`--max-connections
+//! N`, `--max-per-ip N`); a flood of either prints one line a second. The
+//! snippet also listens for the server's `'close'` (`Server closed`); like
+//! the snippet, this server never closes, so stop it with Ctrl-C.
 //!
 //! Run: `cargo run --example chat_server [-- --host HOST --port PORT]`, then
 //! `cargo run --example chat_client` in two more terminals.
@@ -24,18 +26,18 @@ struct Log;
 impl Handler for Log {
     // 'connection'
     fn on_connection(&mut self, _socket: &mut Socket) -> io::Result<()> {
-        println!("Got a new connection");
+        common::println("Got a new connection");
         Ok(())
     }
 
     // 'close'
     fn on_close(&mut self, _had_error: bool) {
-        println!("A client connection closed");
+        common::println("A client connection closed");
     }
 }
 
 fn main() {
-    let args = Args::parse(8080);
+    let mut args = Args::parse(8080);
     // let sockets = []
     let room = Room::new();
     let server = match Server::bind(args.addr()) {
@@ -51,8 +53,13 @@ fn main() {
         }
     };
     let server = server
-        .on_error(|err| println!("Server error : {err}"))
-        .on_close(|| println!("Server closed"));
+        // At most one line a second, so that a flood cannot flood the log.
+        .on_error(|err| common::println_limited("Server error", format!("Server error : {err}")))
+        .on_drop(|addr, why| {
+            common::println_limited("Server drop", format!("Server drop : {addr} ({why})"))
+        })
+        .on_close(|| common::println("Server closed"));
+    let server = args.seats(server); // --max-connections, --max-per-ip
     eprintln!(
         "listening on {}",
         server.local_addr().or_exit("local address")

@@ -4,6 +4,12 @@
 //! the document), every chunk it sends is answered with `你好`, and when it
 //! sends FIN the server prints `连接断开` ("disconnected").
 //!
+//! What the snippet leaves out: a client silent for `--idle` seconds (120
+//! unless given, 0 for never) is disconnected, so that idle connections do
+//! not keep their seats; a connection over the server's limits
+//! (`--max-connections N`, `--max-per-ip N`) is refused with a line saying
+//! why, at most one such line a second.
+//!
 //! Run: `cargo run --example tcp_server [-- --host HOST --port PORT]`, then
 //! `cargo run --example tcp_client` or `nc 127.0.0.1 8124` in another terminal.
 
@@ -12,13 +18,19 @@ mod common;
 use common::{Args, OrExit};
 use netcourse::tcp::{Handler, Server, Socket};
 use std::io;
+use std::time::Duration;
 
 /// One client's connection: the body of Node's `'connection'` listener.
-struct Greeter;
+struct Greeter {
+    /// How long the client may stay silent; `None` for ever.
+    idle: Option<Duration>,
+}
 
 impl Handler for Greeter {
-    // 'connection': greet the new client.
+    // 'connection': greet the new client, and start its idle timer
+    // (socket.setTimeout(idle)).
     fn on_connection(&mut self, socket: &mut Socket) -> io::Result<()> {
+        socket.set_timeout(self.idle)?;
         socket.write("hello world：\n")
     }
 
@@ -29,20 +41,36 @@ impl Handler for Greeter {
 
     // 'end': the client sent FIN.
     fn on_end(&mut self, _socket: &mut Socket) -> io::Result<()> {
-        println!("连接断开");
+        common::println("连接断开");
+        Ok(())
+    }
+
+    // 'timeout': silent for too long. destroy(), not end(): after end() a
+    // client that never closes its side would keep its seat.
+    fn on_timeout(&mut self, socket: &mut Socket) -> io::Result<()> {
+        socket.destroy();
         Ok(())
     }
 }
 
 fn main() {
-    let args = Args::parse(8124);
+    let mut args = Args::parse(8124);
+    let idle = args.idle();
     let server = Server::bind(args.addr())
         .or_exit(format_args!("cannot listen on {}:{}", args.host, args.port));
+    let server = args
+        .seats(server)
+        .on_drop(|addr, why| {
+            common::println_limited("Server drop", format!("Server drop : {addr} ({why})"))
+        })
+        .on_error(|err| common::println_limited("Server error", format!("Server error : {err}")));
     // 'listening': bind() returned Ok.
-    println!("server bound");
+    common::println("server bound");
     eprintln!(
         "listening on {}",
         server.local_addr().or_exit("local address")
     );
-    server.serve(|| Greeter).or_exit("cannot start the server");
+    server
+        .serve(move || Greeter { idle })
+        .or_exit("cannot start the server");
 }
