@@ -153,6 +153,7 @@ const RUN_HERE: &[&str] = &[
     "ch3-error.js",
     "ch3-half-close.js",
     "ch3-max-connections.js",
+    "ch3-per-address.js",
     "ch3-server-close.js",
     "ch3-timeout.js",
     "ch4-a3-udp-server.js",
@@ -576,6 +577,13 @@ fn ch3_error_and_its_fourth_line() {
 fn ch3_max_connections() {
     if node_or_skip("ch3_max_connections") {
         check_shown("03-events.md", "ch3-max-connections.js", &["127.0.0.1:"]);
+    }
+}
+
+#[test]
+fn ch3_per_address() {
+    if node_or_skip("ch3_per_address") {
+        check_shown("03-events.md", "ch3-per-address.js", &["127.0.0.1:"]);
     }
 }
 
