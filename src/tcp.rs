@@ -63,11 +63,11 @@ use std::time::Duration;
 pub const READ_BUFFER: usize = 64 * 1024;
 
 /// What [`default_max_connections`] returns where std cannot read the
-/// process's limits (anywhere but Linux and Android): the limit this crate
-/// had before it read them. It suits Windows and most BSDs; macOS starts a
-/// shell with 256 descriptors, and there the accept loop's back-off (see
-/// [`Server::on_error`]) takes over, unless you set
-/// [`Server::max_connections`] lower.
+/// process's limits (anywhere but Linux and Android): a guess, enough for
+/// most programs and few enough threads for any machine. Where the process
+/// may open fewer descriptors (macOS starts a shell with 256), `accept`
+/// fails first, and its back-off (see [`Server::on_error`]) takes over,
+/// unless you set [`Server::max_connections`] lower.
 pub const FALLBACK_MAX_CONNECTIONS: usize = 1024;
 
 /// Descriptors [`default_max_connections`] leaves to the rest of the
@@ -99,7 +99,7 @@ const ADDRESS_SHARE: usize = 8;
 /// limit (which counts threads, for the whole user). Elsewhere, where std
 /// cannot read the limits, it is [`FALLBACK_MAX_CONNECTIONS`].
 ///
-/// Memory is not counted: an idle connection costs about 10 KiB (chapter 6
+/// Memory is not counted: an idle connection costs a few pages (chapter 6
 /// of the course measures it), so a process allowed a million descriptors
 /// should set [`Server::max_connections`] itself, and a server that must
 /// hold that many wants an event loop (epoll, or async Rust), not threads.
@@ -914,7 +914,10 @@ impl Seats {
 /// One connection's seat, held by its thread: dropping it gives the seat
 /// back, on every way out of the thread, a panicking handler's too.
 struct Seat {
+    /// The server's seats, shared by the server's thread and every
+    /// connection's.
     seats: Arc<Mutex<Seats>>,
+    /// The address the seat was taken for.
     ip: IpAddr,
 }
 
