@@ -91,6 +91,8 @@ fn spawn<H: Handler + Send + 'static>(
 ) -> ServerHandle {
     Server::bind("127.0.0.1:0")
         .unwrap()
+        // Every test client comes from 127.0.0.1: no share per address.
+        .max_connections_per_ip(usize::MAX)
         .spawn(new_handler)
         .unwrap()
 }

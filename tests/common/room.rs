@@ -64,6 +64,8 @@ pub fn serve_with_timeout(
     let room = room.clone();
     let server = Server::bind("127.0.0.1:0")
         .unwrap()
+        // Every test client comes from 127.0.0.1: no share per address.
+        .max_connections_per_ip(usize::MAX)
         .spawn(move || {
             room.handler_with(Events {
                 tx: tx.clone(),
