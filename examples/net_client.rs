@@ -19,7 +19,7 @@ impl Handler for Client {
     // 'connect'
     fn on_connect(&mut self, socket: &mut Socket) -> io::Result<()> {
         println!("连接服务器");
-        socket.write("http://xingxin.me \r\n")
+        socket.write_all("http://xingxin.me \r\n")
     }
 
     // 'data': print it, then end our side.

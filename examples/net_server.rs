@@ -31,7 +31,7 @@ impl Handler for Logger {
     fn on_connection(&mut self, socket: &mut Socket) -> io::Result<()> {
         common::println("客户端链接");
         socket.set_timeout(self.idle)?;
-        socket.write("哈哈哈我是一个测试")
+        socket.write_all("哈哈哈我是一个测试")
     }
 
     // 'data'. Node's console.log('A: ', b) puts a space between its two

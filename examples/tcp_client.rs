@@ -18,7 +18,7 @@ impl Handler for Client {
     // 'connect': the handshake finished.
     fn on_connect(&mut self, socket: &mut Socket) -> io::Result<()> {
         println!("client connected");
-        socket.write("world!\r\n")
+        socket.write_all("world!\r\n")
     }
 
     // 'data': print it, then end our side. Node calls this for every chunk

@@ -39,7 +39,7 @@ impl Handler for ServerSocket {
     fn on_connection(&mut self, socket: &mut Socket) -> io::Result<()> {
         println!("server: connection from {}", socket.remote_addr());
         // Say hello; the second client resets on it.
-        socket.write("hi")
+        socket.write_all("hi")
     }
 
     fn on_data(&mut self, socket: &mut Socket, data: &[u8]) -> io::Result<()> {
@@ -51,7 +51,7 @@ impl Handler for ServerSocket {
     fn on_timeout(&mut self, socket: &mut Socket) -> io::Result<()> {
         println!("socket: timeout, nothing for {} ms", IDLE.as_millis());
         socket.set_timeout(None)?;
-        socket.write(vec![b'.'; BIG])?;
+        socket.write_all(vec![b'.'; BIG])?;
         // 'drain': write() blocked until the kernel had taken every byte.
         println!("socket: drain, the kernel took all {BIG} bytes");
         socket.end()
@@ -87,7 +87,7 @@ impl Handler for Client {
     fn on_connect(&mut self, socket: &mut Socket) -> io::Result<()> {
         println!("client: connect");
         let _ = self.connected.send(());
-        socket.write("hello!")
+        socket.write_all("hello!")
         // Then silence, until the server's timeout fires.
     }
     // The server's FIN: our FIN follows (Node's default), the server's 'end'.
@@ -138,6 +138,6 @@ fn main() {
         .or_exit("the second connection did not close");
 
     // server.close(): no new connections; 'close' when the last one is gone.
-    server.close();
-    server.join();
+    server.close().or_exit("close");
+    server.join().or_exit("join");
 }

@@ -31,12 +31,12 @@ impl Handler for Greeter {
     // (socket.setTimeout(idle)).
     fn on_connection(&mut self, socket: &mut Socket) -> io::Result<()> {
         socket.set_timeout(self.idle)?;
-        socket.write("hello world：\n")
+        socket.write_all("hello world：\n")
     }
 
     // 'data': answer every chunk, whatever it says.
     fn on_data(&mut self, socket: &mut Socket, _data: &[u8]) -> io::Result<()> {
-        socket.write("你好")
+        socket.write_all("你好")
     }
 
     // 'end': the client sent FIN.

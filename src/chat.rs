@@ -8,6 +8,7 @@
 //! | `let sockets = []`                                    | [`Room::new`]             |
 //! | `sockets.push(socket)`                                | [`Room::join`]            |
 //! | `sockets.forEach(... otherSocket.write(data))`        | [`Room::broadcast_from`]  |
+//! | `sockets.forEach(socket => socket.write(data))`       | [`Room::broadcast`]       |
 //! | `sockets.splice(sockets.indexOf(socket), 1)`          | [`Room::leave`]           |
 //! | `sockets.length`                                      | [`Room::len`]             |
 //! | `socket.writableLength` (what Node holds for a peer)  | a peer's backlog          |
@@ -556,6 +557,23 @@ impl Room {
     /// lines go nowhere (a line is only ever given to the peers in the room
     /// when it was said, and only while its sender is one of them).
     pub fn broadcast_from(&self, from: PeerId, lines: &[u8]) -> io::Result<()> {
+        self.relay(Some(from), lines)
+    }
+
+    /// `sockets.forEach(socket => socket.write(data))`: gives `lines` to
+    /// every peer, as [`broadcast_from`](Room::broadcast_from) does for a
+    /// client's, with the same order, backpressure and evictions. For what
+    /// the server itself says: a welcome, `server closing`.
+    ///
+    /// # Errors
+    /// None today; the `Result` is [`broadcast_from`](Room::broadcast_from)'s.
+    pub fn broadcast(&self, lines: &[u8]) -> io::Result<()> {
+        self.relay(None, lines)
+    }
+
+    /// [`broadcast_from`](Room::broadcast_from) `from`, or from the server
+    /// itself (`None`): the three steps.
+    fn relay(&self, from: Option<PeerId>, lines: &[u8]) -> io::Result<()> {
         let limits = &self.shared.limits;
         let line: Arc<[u8]> = Arc::from(lines);
         // 1. Under the lock: wait for whoever keeps up but is behind, then
@@ -564,7 +582,7 @@ impl Room {
         {
             let mut peers = self.make_way(from, line.len())?;
             let now = Instant::now();
-            for peer in peers.iter_mut().filter(|peer| peer.id != from) {
+            for peer in peers.iter_mut().filter(|peer| Some(peer.id) != from) {
                 // if (otherSocket !== socket)
                 if peer.queue(&line, now, limits) {
                     pens.push((peer.id, Arc::clone(&peer.stream)));
@@ -614,13 +632,14 @@ impl Room {
     }
 
     /// Step 0 of [`broadcast_from`](Room::broadcast_from): the list, locked,
-    /// once `from` may add `more` bytes to everyone's backlog. Evicts who
+    /// once `from` (or the server, `None`) may add `more` bytes to everyone
+    /// else's backlog. Evicts who
     /// must go, and waits for who is worth waiting for.
-    fn make_way(&self, from: PeerId, more: usize) -> io::Result<MutexGuard<'_, Vec<Peer>>> {
+    fn make_way(&self, from: Option<PeerId>, more: usize) -> io::Result<MutexGuard<'_, Vec<Peer>>> {
         let limits = &self.shared.limits;
         let mut peers = self.peers();
         loop {
-            if find(&peers, from).is_none() {
+            if from.is_some_and(|from| find(&peers, from).is_none()) {
                 return Err(io::Error::new(
                     io::ErrorKind::NotConnected,
                     "evicted from the chat room",
@@ -630,7 +649,7 @@ impl Room {
             let mut index = 0;
             while index < peers.len() {
                 let peer = &peers[index];
-                if peer.id != from && peer.must_go(more, now, limits) {
+                if Some(peer.id) != from && peer.must_go(more, now, limits) {
                     self.evict(&mut peers, index);
                 } else {
                     index += 1;
@@ -638,7 +657,7 @@ impl Room {
             }
             let until = peers
                 .iter()
-                .filter(|peer| peer.id != from)
+                .filter(|peer| Some(peer.id) != from)
                 .filter_map(|peer| peer.worth_waiting_for(more, now, limits))
                 .min();
             let Some(until) = until else {
@@ -872,7 +891,7 @@ impl<L> ChatHandler<L> {
         self.leave();
         // Best effort: the socket's write timeout is the room's short one,
         // and these fail if the client is gone; then nobody is listening.
-        let _ = socket.write(format!("error: {error}\n"));
+        let _ = socket.write_all(format!("error: {error}\n"));
         let _ = socket.end();
         drain(
             socket.stream(),

@@ -50,6 +50,7 @@
 //! exactly as they print them.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![warn(missing_debug_implementations)]
 
 pub mod chat;
 pub mod course;

@@ -250,10 +250,10 @@ fn two_thousand_clients_come_and_go_and_every_thread_ends() {
 
     // server.close(), then its 'close': join() returns only once every
     // connection's thread has ended.
-    server.close();
+    server.close().unwrap();
     let (done, joined) = mpsc::channel();
     thread::spawn(move || {
-        server.join();
+        server.join().unwrap();
         let _ = done.send(());
     });
     joined

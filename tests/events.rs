@@ -21,7 +21,7 @@ impl Handler for Echo {
         socket.set_timeout(self.timeout)
     }
     fn on_data(&mut self, socket: &mut Socket, data: &[u8]) -> io::Result<()> {
-        socket.write(data)
+        socket.write_all(data)
     }
     fn on_timeout(&mut self, _socket: &mut Socket) -> io::Result<()> {
         let _ = self.events.send("timeout");
@@ -63,8 +63,8 @@ fn close_refuses_new_connections_and_fires_once_after_the_last_one() {
     let mut open = connect(addr);
     echo(&mut open, b"before");
 
-    server.close();
-    server.close(); // harmless
+    server.close().unwrap();
+    server.close().unwrap(); // harmless
     let refused = TcpStream::connect(addr).unwrap_err();
     assert_eq!(refused.kind(), io::ErrorKind::ConnectionRefused);
 
@@ -77,7 +77,7 @@ fn close_refuses_new_connections_and_fires_once_after_the_last_one() {
     assert_eq!(connection_events.recv_timeout(TIMEOUT).unwrap(), "close");
     assert_eq!(server_closed.recv_timeout(TIMEOUT).unwrap(), "server close");
     // join() returns: the accept loop and every connection thread are done.
-    server.join();
+    server.join().unwrap();
     assert!(server_closed.try_recv().is_err(), "'close' fired twice");
 }
 
@@ -146,7 +146,7 @@ impl Handler for HalfClose {
     }
     fn on_end(&mut self, socket: &mut Socket) -> io::Result<()> {
         // The peer's FIN closed its direction only: we can still answer.
-        socket.write(format!("got {} bytes;", self.request.len()))?;
+        socket.write_all(format!("got {} bytes;", self.request.len()))?;
         let _ = self.later.send(socket.stream().try_clone()?);
         Ok(())
     }

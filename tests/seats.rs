@@ -22,7 +22,7 @@ struct Seated {
 
 impl Handler for Seated {
     fn on_connection(&mut self, socket: &mut Socket) -> io::Result<()> {
-        socket.write("hi\n")
+        socket.write_all("hi\n")
     }
     fn on_close(&mut self, _had_error: bool) {
         let _ = self.closed.send(());

@@ -18,10 +18,10 @@ struct Greeter;
 
 impl Handler for Greeter {
     fn on_connection(&mut self, socket: &mut Socket) -> io::Result<()> {
-        socket.write(GREETING)
+        socket.write_all(GREETING)
     }
     fn on_data(&mut self, socket: &mut Socket, _data: &[u8]) -> io::Result<()> {
-        socket.write(REPLY)
+        socket.write_all(REPLY)
     }
 }
 
@@ -55,11 +55,11 @@ impl Recorder {
 impl Handler for Recorder {
     fn on_connection(&mut self, socket: &mut Socket) -> io::Result<()> {
         self.log.push("connection".into());
-        socket.write(self.greeting)
+        socket.write_all(self.greeting)
     }
     fn on_connect(&mut self, socket: &mut Socket) -> io::Result<()> {
         self.log.push("connect".into());
-        socket.write(self.greeting)
+        socket.write_all(self.greeting)
     }
     fn on_data(&mut self, _socket: &mut Socket, data: &[u8]) -> io::Result<()> {
         let data = String::from_utf8_lossy(data);
@@ -141,7 +141,7 @@ fn writing_to_a_vanished_peer_is_an_error_not_a_panic() {
     impl Handler for Flooder {
         fn on_data(&mut self, socket: &mut Socket, _data: &[u8]) -> io::Result<()> {
             loop {
-                socket.write([0; 64 * 1024])?;
+                socket.write_all([0; 64 * 1024])?;
             }
         }
         fn on_error(&mut self, _socket: &Socket, error: &io::Error) {
@@ -184,7 +184,7 @@ fn many_concurrent_clients_each_get_their_own_replies() {
     struct Echo;
     impl Handler for Echo {
         fn on_data(&mut self, socket: &mut Socket, data: &[u8]) -> io::Result<()> {
-            socket.write(data)
+            socket.write_all(data)
         }
     }
     let server = spawn(|| Echo);
@@ -247,7 +247,7 @@ fn write_after_end_is_an_error() {
         fn on_connection(&mut self, socket: &mut Socket) -> io::Result<()> {
             socket.end()?;
             socket.end()?; // harmless
-            socket.write("too late")
+            socket.write_all("too late")
         }
         fn on_error(&mut self, _socket: &Socket, error: &io::Error) {
             let _ = self.0.send(error.to_string());

@@ -59,10 +59,10 @@ struct Greeter;
 
 impl tcp::Handler for Greeter {
     fn on_connection(&mut self, socket: &mut Socket) -> io::Result<()> {
-        socket.write(GREETING)
+        socket.write_all(GREETING)
     }
     fn on_data(&mut self, socket: &mut Socket, _data: &[u8]) -> io::Result<()> {
-        socket.write(REPLY)
+        socket.write_all(REPLY)
     }
 }
 

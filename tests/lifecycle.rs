@@ -1,0 +1,207 @@
+//! What a Rust user expects of the library's handles and sockets: a socket
+//! is an `io::Write` that counts what it sent, a read loop that no knob on
+//! the raw stream can make spin, a server that can be closed from anywhere
+//! and whose `join` passes a panic on, and every public type `Debug`.
+
+mod common;
+
+use common::{connect, read_n, read_to_end, TIMEOUT};
+use netcourse::chat::{Limits, Room};
+use netcourse::tcp::{Handler, Server, ServerHandle, Socket};
+use std::fmt::Debug;
+use std::io::{self, BufWriter, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::mpsc::{self, Sender};
+use std::thread;
+use std::time::{Duration, Instant};
+
+fn spawn<H: Handler + Send + 'static>(
+    new_handler: impl FnMut() -> H + Send + 'static,
+) -> ServerHandle {
+    Server::bind("127.0.0.1:0")
+        .unwrap()
+        .spawn(new_handler)
+        .unwrap()
+}
+
+#[test]
+fn a_socket_is_an_io_write() {
+    struct Formats;
+    impl Handler for Formats {
+        fn on_connection(&mut self, socket: &mut Socket) -> io::Result<()> {
+            write!(socket, "hello {}", 42)?;
+            let whom = "world";
+            writeln!(socket, ", {whom}")?;
+            // A BufWriter gathers small writes into one.
+            let mut buffered = BufWriter::new(&mut *socket);
+            for word in ["one ", "two ", "three\n"] {
+                buffered.write_all(word.as_bytes())?;
+            }
+            buffered.flush()?;
+            drop(buffered);
+            assert_eq!(socket.bytes_written(), 30);
+            socket.end()
+        }
+    }
+    let server = spawn(|| Formats);
+    let mut client = connect(server.local_addr());
+    assert_eq!(
+        read_to_end(&mut client),
+        b"hello 42, world\none two three\n"
+    );
+}
+
+#[test]
+fn bytes_written_counts_what_went_out_before_a_write_failed() {
+    const SENT: usize = 64 * 1024 * 1024; // far more than any socket buffers
+    struct Flood(Sender<(u64, io::ErrorKind)>);
+    impl Handler for Flood {
+        fn on_connection(&mut self, socket: &mut Socket) -> io::Result<()> {
+            socket.set_write_timeout(Some(Duration::from_millis(200)))?;
+            socket.write_all(vec![b'.'; SENT])
+        }
+        fn on_error(&mut self, socket: &Socket, error: &io::Error) {
+            let _ = self.0.send((socket.bytes_written(), error.kind()));
+        }
+    }
+    let (tx, failed) = mpsc::channel();
+    let server = spawn(move || Flood(tx.clone()));
+    let never_reads = connect(server.local_addr());
+    let (written, kind) = failed.recv_timeout(TIMEOUT).unwrap();
+    assert_eq!(kind, io::ErrorKind::TimedOut);
+    // The kernel took some (its buffers), and the count says how much.
+    assert!(written > 0, "nothing counted");
+    assert!(written < SENT as u64, "all counted: {written}");
+    drop(never_reads);
+}
+
+#[test]
+fn a_stream_made_non_blocking_does_not_spin_the_read_loop() {
+    struct Meddles {
+        ready: Sender<()>,
+        timeouts: u64,
+        report: Sender<u64>,
+    }
+    impl Handler for Meddles {
+        fn on_connection(&mut self, socket: &mut Socket) -> io::Result<()> {
+            // The raw stream's knob, behind the read loop's back.
+            socket.stream().set_nonblocking(true)?;
+            let _ = self.ready.send(());
+            Ok(())
+        }
+        fn on_timeout(&mut self, _socket: &mut Socket) -> io::Result<()> {
+            self.timeouts += 1;
+            Ok(())
+        }
+        fn on_data(&mut self, socket: &mut Socket, data: &[u8]) -> io::Result<()> {
+            socket.write_all(data)
+        }
+        fn on_close(&mut self, _had_error: bool) {
+            let _ = self.report.send(self.timeouts);
+        }
+    }
+    let (ready, is_ready) = mpsc::channel();
+    let (report, reported) = mpsc::channel();
+    let server = spawn(move || Meddles {
+        ready: ready.clone(),
+        timeouts: 0,
+        report: report.clone(),
+    });
+    let mut client = connect(server.local_addr());
+    is_ready.recv_timeout(TIMEOUT).unwrap();
+    // A silence: a spinning loop would call on_timeout all through it.
+    let silence = Instant::now();
+    while silence.elapsed() < Duration::from_millis(200) {
+        thread::yield_now(); // the subject of the test is this silence
+    }
+    client.write_all(b"still there?").unwrap();
+    assert_eq!(read_n(&mut client, 12), b"still there?");
+    client.shutdown(Shutdown::Write).unwrap();
+    read_to_end(&mut client);
+    assert_eq!(
+        reported.recv_timeout(TIMEOUT).unwrap(),
+        0,
+        "'timeout' fired"
+    );
+}
+
+#[test]
+fn a_closer_closes_the_server_from_another_thread() {
+    struct Quiet;
+    impl Handler for Quiet {}
+    let server = spawn(|| Quiet);
+    let addr = server.local_addr();
+    let closer = server.closer();
+    let open = connect(addr);
+    let closing = thread::spawn(move || closer.shutdown(Duration::from_millis(50)));
+    // join() waits for 'close': the closer ends the open connection too.
+    server.join().unwrap();
+    closing.join().unwrap().unwrap();
+    assert_eq!(
+        TcpStream::connect(addr).unwrap_err().kind(),
+        io::ErrorKind::ConnectionRefused
+    );
+    let mut open = open;
+    assert_eq!(read_to_end(&mut open), b"");
+}
+
+#[test]
+fn join_passes_on_a_panic_of_the_servers_own_thread() {
+    struct Quiet;
+    impl Handler for Quiet {}
+    let server = spawn(|| -> Quiet { panic!("a bug in new_handler") });
+    let client = connect(server.local_addr());
+    let joined = panic::catch_unwind(AssertUnwindSafe(|| server.join()));
+    assert!(joined.is_err(), "the panic was swallowed");
+    drop(client);
+}
+
+#[test]
+fn a_handlers_panic_ends_its_connection_only() {
+    struct Fragile;
+    impl Handler for Fragile {
+        fn on_data(&mut self, socket: &mut Socket, data: &[u8]) -> io::Result<()> {
+            if data == b"boom" {
+                panic!("a bug met by one client");
+            }
+            socket.write_all(data)
+        }
+    }
+    let server = spawn(|| Fragile);
+    let mut victim = connect(server.local_addr());
+    victim.write_all(b"boom").unwrap();
+    let mut rest = Vec::new();
+    let _ = victim.read_to_end(&mut rest); // closed (FIN or reset)
+    let mut other = connect(server.local_addr());
+    other.write_all(b"fine").unwrap();
+    assert_eq!(read_n(&mut other, 4), b"fine");
+    drop(other);
+    server.shutdown(Duration::ZERO).unwrap();
+    server.join().unwrap();
+}
+
+#[test]
+fn every_handle_is_debug_and_a_rooms_limits_are_every_clones() {
+    fn debug(value: &impl Debug) -> String {
+        format!("{value:?}")
+    }
+    struct Quiet;
+    impl Handler for Quiet {}
+    let server = Server::bind("127.0.0.1:0").unwrap();
+    assert!(debug(&server).starts_with("Server"));
+    let server = server.spawn(|| Quiet).unwrap();
+    assert!(debug(&server).starts_with("ServerHandle"));
+    assert!(debug(&server.closer()).starts_with("Closer"));
+    let udp = netcourse::udp::Socket::bind("127.0.0.1:0").unwrap();
+    assert!(debug(&udp).starts_with("Socket"));
+
+    // Limits are the room's, not the clone's; a zero write timeout is a
+    // choice (no patience at all), not a panic.
+    let room = Room::with_limits(Limits {
+        write_timeout: Duration::ZERO,
+        ..Limits::default()
+    });
+    assert_eq!(room.clone().limits(), room.limits());
+    assert!(debug(&room).starts_with("Room"));
+}
