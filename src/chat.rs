@@ -490,8 +490,8 @@ impl Room {
         stream.set_write_timeout(Some(ONE_WRITE))?;
         // No Nagle: by default the kernel holds back a small write while an
         // earlier one is unacknowledged, and a client that only listens
-        // acknowledges late (a delayed ACK: up to 40 ms on Linux, up to
-        // 200 ms on Windows and macOS). A chat line should
+        // acknowledges late (a delayed ACK: up to 40 ms on Linux, 200 ms on
+        // Windows). A chat line should
         // go now, and the room batches its writes itself (a pen's holder
         // writes everything in the outbox at once), so Nagle's batching buys
         // nothing here.
