@@ -204,16 +204,51 @@ pub fn assert_fails_cleanly(output: &std::process::Output, message: &str) {
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
+/// Asserts that the example `name` failed cleanly at `what`: exit code 1,
+/// and one line on stderr, `NAME: WHAT: ERROR`, with no panic.
+///
+/// NAME is the program's file name (`tcp_client`, `tcp_client.exe` on
+/// Windows) and WHAT the example's own words. ERROR is the operating
+/// system's sentence, which Linux, macOS and Windows word differently (and
+/// translate), so only its presence is checked here; the library's tests
+/// check the error's `io::ErrorKind`.
+pub fn assert_fails_at(output: &std::process::Output, name: &str, what: &str) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let prefix = format!("{name}{}: {what}: ", std::env::consts::EXE_SUFFIX);
+    let error = stderr.strip_prefix(&prefix).unwrap_or_default();
+    assert!(
+        output.status.code() == Some(1)
+            && stderr.lines().count() == 1
+            && !stderr.contains("panicked")
+            && !error.trim().is_empty(),
+        "expected `{prefix}ERROR` and exit code 1, got {stderr:?} and {}",
+        output.status,
+    );
+}
+
 /// Asserts that a second copy of the server example `name`, on the port the
-/// first one holds, fails cleanly with `Address already in use`.
+/// first one holds, fails cleanly at `cannot listen on ADDR` (the kernel
+/// said `AddrInUse`; its words for that are the OS's).
 pub fn assert_second_server_fails_cleanly(name: &str) {
     let first = Running::server(name, &[]);
+    let addr = first.addr.expect("a server");
     let output = run(name)
         .args(["--port", &first.port()])
         .output()
         .expect("run the second server");
-    assert_fails_cleanly(&output, "Address already in use");
+    assert_fails_at(&output, name, &format!("cannot listen on {addr}"));
 }
+
+/// The operating system's number for "message too long": a datagram too
+/// large to send, or (on Windows) to receive whole. `std` has no
+/// `io::ErrorKind` for it, so tests compare the raw OS error: `EMSGSIZE` is
+/// 90 on Linux and 40 on macOS (and the BSDs), `WSAEMSGSIZE` is 10040.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub const EMSGSIZE: i32 = 90;
+#[cfg(windows)]
+pub const EMSGSIZE: i32 = 10040;
+#[cfg(not(any(target_os = "linux", target_os = "android", windows)))]
+pub const EMSGSIZE: i32 = 40;
 
 /// Runs `attempt` with a port that nothing listened on a moment ago, and
 /// again with another while it returns `None`, up to ten times. "A moment
