@@ -103,7 +103,8 @@ const ADDRESS_SHARE: usize = 8;
 /// Memory is not counted: an idle connection costs a few pages (chapter 6
 /// of the course measures it), so a process allowed a million descriptors
 /// should set [`Server::max_connections`] itself, and a server that must
-/// hold that many wants an event loop (epoll, or async Rust), not threads.
+/// hold that many wants an event loop (epoll on Linux, kqueue on macOS, I/O
+/// completion ports on Windows, or async Rust), not threads.
 pub fn default_max_connections() -> usize {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     if let Some(max) = std::fs::read_to_string("/proc/self/limits")
@@ -290,9 +291,10 @@ impl<'a> Socket<'a> {
     ///
     /// # Errors
     /// Fails after [`end`](Socket::end) (Node's "write after end"), when the
-    /// peer has reset the connection (`BrokenPipe`, `ConnectionReset`), and,
-    /// after [`set_write_timeout`](Socket::set_write_timeout), when the peer
-    /// has not taken every byte within that time (`TimedOut`: it is not
+    /// peer has reset the connection (`BrokenPipe` or `ConnectionReset`; on
+    /// Windows `ConnectionReset` or `ConnectionAborted`), and, after
+    /// [`set_write_timeout`](Socket::set_write_timeout), when the peer has
+    /// not taken every byte within that time (`TimedOut`: it is not
     /// reading). [`bytes_written`](Socket::bytes_written) counts what went
     /// out before the error.
     pub fn write_all(&mut self, data: impl AsRef<[u8]>) -> io::Result<()> {
@@ -336,6 +338,11 @@ impl<'a> Socket<'a> {
     /// socket: only the read loop's wait counts. Node also restarts its timer
     /// when you write; here a write has a deadline of its own,
     /// [`set_write_timeout`](Socket::set_write_timeout).
+    ///
+    /// On Windows, a `read` or `write` that timed out leaves the socket in
+    /// what the Winsock documentation of `SO_RCVTIMEO` calls an indeterminate
+    /// state. Reading on after `'timeout'`, as the read loop does, is normal
+    /// on Linux and macOS; Windows does not promise it.
     ///
     /// # Errors
     /// `InvalidInput` for a zero duration (use `None`).
@@ -667,8 +674,11 @@ impl Server {
     ///
     /// # Errors
     /// What Node reports as the server's `'error'` during `listen`:
-    /// `AddrInUse` (`EADDRINUSE`), `PermissionDenied` for a port below 1024,
-    /// `AddrNotAvailable` for an address this machine does not have.
+    /// `AddrInUse` (`EADDRINUSE`; `WSAEADDRINUSE` on Windows),
+    /// `PermissionDenied` for a port below 1024 on Linux (macOS since 10.14
+    /// and Windows let anyone bind those, but Windows refuses the ports it
+    /// has reserved the same way), `AddrNotAvailable` for an address this
+    /// machine does not have.
     pub fn bind(addr: impl ToSocketAddrs) -> io::Result<Server> {
         Ok(Server {
             listener: TcpListener::bind(addr)?,
@@ -904,11 +914,12 @@ const MAX_BACKOFF: Duration = Duration::from_secs(1);
 ///
 /// Why a thread of its own: the kernel finishes handshakes by itself and
 /// queues them until `accept` takes them, but that queue is short (`std`
-/// asks `listen` for 128; Node asks for 511), and when it is full the kernel
-/// drops new handshakes, which the client retries only a second or more
-/// later. Starting a thread costs tens of microseconds; a burst of a
-/// thousand connects fills the queue faster than that. So accepting must not
-/// wait for anything, and the work of starting threads happens elsewhere.
+/// asks `listen` for 128; Node asks for 511), and when it is full Linux and
+/// macOS drop new handshakes, which the client retries only a second or
+/// more later (Windows refuses them). Starting a thread costs tens of
+/// microseconds; a burst of a thousand connects fills the queue faster than
+/// that. So accepting must not wait for anything, and the work of starting
+/// threads happens elsewhere.
 fn accept_loop(listening: Listening, queue: Sender<Accepted>) {
     // The pause before the next accept; zero while accepts succeed.
     let mut backoff = Duration::ZERO;

@@ -56,8 +56,16 @@ use crate::tcp::wake_up_addr;
 /// UDP's length field is 16 bits and counts its own 8-byte header, so no
 /// datagram carries more than 65,535 − 8 = 65,527 bytes; that is the IPv6
 /// limit. Over IPv4 the 20-byte IP header also has to fit in 65,535, so the
-/// limit there is 65,507. `recv_from` silently cuts a datagram that is larger
-/// than the buffer it is given; with this buffer none can be.
+/// limit there is 65,507. Those are the limits on Linux and Windows; macOS
+/// by default sends no datagram larger than 9,216 bytes (its
+/// `net.inet.udp.maxdgram`), over either IP.
+///
+/// A datagram larger than the buffer `recv_from` is given does not arrive
+/// whole, and the systems disagree on how it arrives: Linux and macOS cut
+/// it to the buffer's size and say nothing; Windows fills the buffer too
+/// but fails the call with `WSAEMSGSIZE`, without the sender's address.
+/// With this buffer no datagram is larger, so on all three the receive loop
+/// delivers every datagram whole.
 pub const MAX_DATAGRAM: usize = 65_535 - 8;
 
 /// Node's `family`: which IP version an address is. Displayed as Node
@@ -97,7 +105,8 @@ impl fmt::Display for Family {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RemoteInfo {
     /// The sender's IP address. On an IPv6 socket bound to `::`, an IPv4
-    /// sender shows as `::ffff:a.b.c.d`, as in Node.
+    /// sender shows as `::ffff:a.b.c.d`, as in Node; such a socket hears
+    /// IPv4 senders on Linux and macOS only (see [`Socket::bind`]).
     pub address: IpAddr,
     /// [`Family::IPv4`] or [`Family::IPv6`], from `address`.
     pub family: Family,
@@ -185,10 +194,18 @@ impl Socket {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     ///
+    /// Bound to `::`, every IPv6 address, a socket hears IPv6 senders and,
+    /// on Linux and macOS, IPv4 senders too. On Windows it hears IPv6 only:
+    /// there every IPv6 socket is IPv6-only (`IPV6_V6ONLY`) unless told
+    /// otherwise before `bind`, which `std` cannot do (libuv, under Node,
+    /// does). To hear both families on Windows, bind one socket for each.
+    ///
     /// # Errors
     /// What Node reports as `'error'` during `bind`: `AddrInUse`
-    /// (`EADDRINUSE`), `PermissionDenied` for a port below 1024,
-    /// `AddrNotAvailable` for an address this machine does not have.
+    /// (`EADDRINUSE`; `WSAEADDRINUSE` on Windows), `PermissionDenied` for a
+    /// port below 1024 on Linux (macOS since 10.14 and Windows let anyone
+    /// bind those, but Windows refuses the ports it has reserved the same
+    /// way), `AddrNotAvailable` for an address this machine does not have.
     pub fn bind(addr: impl ToSocketAddrs) -> io::Result<Socket> {
         let socket = UdpSocket::bind(addr)?;
         Ok(Socket {
@@ -258,8 +275,11 @@ impl Socket {
     /// `InvalidInput` when `offset` and `length` do not lie inside `buf`
     /// (Node throws `ERR_BUFFER_OUT_OF_BOUNDS`); nothing is sent then. A host name
     /// that does not resolve fails as the lookup failed. The kernel refuses a
-    /// datagram larger than [`MAX_DATAGRAM`] (65,507 bytes over IPv4) with
-    /// `EMSGSIZE` instead of cutting it, and a port of 0 with `EINVAL`.
+    /// datagram larger than it sends (see [`MAX_DATAGRAM`]: 65,507 bytes over
+    /// IPv4, 9,216 on macOS) with `EMSGSIZE` (`WSAEMSGSIZE` on Windows)
+    /// instead of cutting it. Every system refuses a port of 0, each with an
+    /// error of its own (Linux's is `EINVAL`). On Windows, a socket bound to
+    /// `::` cannot send to an IPv4 address (see [`bind`](Socket::bind)).
     pub fn send<A>(
         &self,
         buf: &[u8],
@@ -291,7 +311,8 @@ impl Socket {
     }
 
     /// The address `send` sends to: the first one of this socket's family,
-    /// else the first one (a dual-stack `::` socket can still reach it).
+    /// else the first one (a `::` socket reaches an IPv4 address on Linux and
+    /// macOS; on Windows that send fails).
     fn resolve(&self, addr: impl ToSocketAddrs) -> io::Result<SocketAddr> {
         let family = Family::of(self.local_addr);
         let mut first = None;
@@ -360,11 +381,12 @@ impl Socket {
                 }
                 // A signal interrupted the wait; nothing arrived, wait again.
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                // Windows (and Linux, for a connected socket) reports here
-                // that an earlier *send* met a closed port (ICMP "port
-                // unreachable"). That says nothing about this socket, which
-                // still receives, so the loop goes on; libuv, under Node,
-                // ignores it the same way on Windows.
+                // Windows reports here, as WSAECONNRESET, that an earlier
+                // *send* met a closed port (ICMP "port unreachable"); Linux
+                // and macOS do so only for a connected socket, which this is
+                // not. That says nothing about this socket, which still
+                // receives, so the loop goes on; libuv, under Node, ignores
+                // it the same way on Windows.
                 Err(e)
                     if matches!(
                         e.kind(),
@@ -460,8 +482,8 @@ impl SocketHandle {
     /// `recv_from` returns, the loop sees the flag and stops. (This is how
     /// [`tcp::ServerHandle::close`](crate::tcp::ServerHandle::close) wakes its
     /// `accept`, with a connection.) The wake-up is not lost under load: on
-    /// this machine the kernel drops a datagram only when the socket's queue
-    /// is full, and a full queue wakes the loop just as well.
+    /// loopback, Linux, macOS and Windows drop a datagram only when the
+    /// socket's queue is full, and a full queue wakes the loop just as well.
     ///
     /// # Errors
     /// The error that had already stopped the loop, if one did (as
