@@ -119,6 +119,8 @@ pub fn default_max_connections() -> usize {
 /// How many connections the limits in `limits` (the text of
 /// `/proc/self/limits`) allow, or `None` if they do not say how many files
 /// may be open.
+// Only Linux and Android read the file; elsewhere only the tests call this.
+#[cfg_attr(not(any(target_os = "linux", target_os = "android")), allow(dead_code))]
 fn max_connections_for(limits: &str) -> Option<usize> {
     let files = soft_limit(limits, "Max open files")?;
     let by_files = files.saturating_sub(RESERVED_DESCRIPTORS) / DESCRIPTORS_PER_CONNECTION;
