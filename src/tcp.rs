@@ -92,9 +92,9 @@ const ADDRESS_SHARE: usize = 8;
 /// process can hold open at once.
 ///
 /// Each connection is a thread and a descriptor (two for a chat peer), and
-/// a process may open only so many of either: past its open-files limit
-/// (`ulimit -n`) `accept` fails with `EMFILE`, and every other client with
-/// it. So on Linux this reads the soft limits in `/proc/self/limits`,
+/// a process may open only so many of either: on Linux and macOS, past its
+/// open-files limit (`ulimit -n`) `accept` fails with `EMFILE`, and every
+/// other client with it. So on Linux this reads the soft limits in `/proc/self/limits`,
 /// leaves a few descriptors for the rest of the process, and counts two per
 /// connection; it takes the smaller of that and half the `Max processes`
 /// limit (which counts threads, for the whole user). Elsewhere, where std
