@@ -547,11 +547,14 @@ impl Room {
     /// half of [`Limits::max_backlog`] behind: the sender is slowed down to
     /// the pace of the slowest reader that is really reading, and its own
     /// client's socket fills while it waits. A peer that does not keep up
-    /// is not waited for: it is **evicted** (removed, and its connection
-    /// shut down both ways, which ends its thread) when these lines would
-    /// take its backlog past the cap, or once it has been more than half
-    /// the cap behind for [`Limits::write_timeout`], keeping up or not. Its
-    /// writer evicts it too when its socket takes no byte for that long.
+    /// is not waited for: it is **evicted** when these lines would take its
+    /// backlog past the cap, or once it has been more than half the cap
+    /// behind for [`Limits::write_timeout`], keeping up or not. Its writer
+    /// evicts it too when its socket takes no byte for that long. Evicted:
+    /// removed from the room, and its connection shut down both ways, which
+    /// ends its thread (at once on Linux and macOS; on Windows when the
+    /// client closes, see
+    /// [`Closer::end_connections`](crate::tcp::Closer::end_connections)).
     ///
     /// # Errors
     /// `NotConnected` if `from` is not in the room: it was evicted, and its

@@ -1290,6 +1290,11 @@ impl Closer {
     /// `closeAllConnections()`; a `net.Server` leaves it to you
     /// (`socket.destroy()` on each socket you kept). Connections accepted
     /// before [`close`](Closer::close) that start later are ended too.
+    ///
+    /// On Linux and macOS the shutdown wakes the blocked `read` at once. On
+    /// Windows it does not (Winsock does not promise it): the client is sent
+    /// FIN, and the connection's thread ends when the client closes, or when
+    /// the connection's idle timeout ([`Socket::set_timeout`]) fires.
     pub fn end_connections(&self) {
         self.shared.ending.store(true, Ordering::SeqCst);
         for stream in lock(&self.shared.open).values() {
