@@ -45,8 +45,9 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs, UdpSocket};
 use std::panic;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
 
 use crate::tcp::wake_up_addr;
 
@@ -175,10 +176,29 @@ pub struct Socket {
     /// The address really bound (with the kernel's port for port 0), read
     /// once at bind: `send` needs its family, `spawn` its address.
     local_addr: SocketAddr,
+    /// What the receive loop and a [`SocketHandle`] share: the flag that
+    /// stops the loop, and whether the socket is still open.
+    state: Arc<State>,
+}
+
+/// The receive loop's state, shared by its socket and its handle.
+#[derive(Debug)]
+struct State {
     /// Set by [`Socket::close`] and [`SocketHandle::close`]; the receive loop
-    /// checks it before and after every `recv_from`. Shared with the handle,
-    /// which outlives the loop's borrow of the socket.
-    closing: Arc<AtomicBool>,
+    /// checks it before and after every `recv_from`.
+    closing: AtomicBool,
+    /// True until the receive loop has dropped the socket (the port is
+    /// free); [`SocketHandle::close`] waits on `closed` for it to turn false.
+    open: Mutex<bool>,
+    closed: Condvar,
+}
+
+impl State {
+    /// The loop has dropped its socket: tell whoever waits in `close`.
+    fn mark_closed(&self) {
+        *self.open.lock().unwrap_or_else(PoisonError::into_inner) = false;
+        self.closed.notify_all();
+    }
 }
 
 impl Socket {
@@ -211,7 +231,11 @@ impl Socket {
         Ok(Socket {
             local_addr: socket.local_addr()?,
             socket,
-            closing: Arc::new(AtomicBool::new(false)),
+            state: Arc::new(State {
+                closing: AtomicBool::new(false),
+                open: Mutex::new(true),
+                closed: Condvar::new(),
+            }),
         })
     }
 
@@ -335,7 +359,7 @@ impl Socket {
     /// socket, or use [`SocketHandle::close`] for one that
     /// [`spawn`](Socket::spawn) started.
     pub fn close(&self) {
-        self.closing.store(true, Ordering::SeqCst);
+        self.state.closing.store(true, Ordering::SeqCst);
     }
 
     /// Runs the receive loop on this thread: `handler` hears each
@@ -353,9 +377,11 @@ impl Socket {
             handler.on_error(error);
         }
         // 'close': drop the socket first, so the port really is free when
-        // the handler hears of it.
+        // the handler hears of it; then a SocketHandle::close may return.
+        let state = Arc::clone(&self.state);
         drop(self);
         handler.on_close();
+        state.mark_closed();
         result
     }
 
@@ -365,12 +391,12 @@ impl Socket {
         // On the heap, once: 64 KiB is a lot to ask of a thread's stack.
         let mut buf = vec![0; MAX_DATAGRAM];
         // Checked before each receive, for a close() from inside the handler.
-        while !self.closing.load(Ordering::SeqCst) {
+        while !self.state.closing.load(Ordering::SeqCst) {
             let received = self.socket.recv_from(&mut buf);
             // Checked after it too: a SocketHandle::close() from another
             // thread sends a datagram to wake this recv_from; whatever woke
             // it, after close() nothing more is delivered.
-            if self.closing.load(Ordering::SeqCst) {
+            if self.state.closing.load(Ordering::SeqCst) {
                 break;
             }
             match received {
@@ -428,7 +454,8 @@ impl Socket {
     /// let (n, _) = client.recv_from(&mut buf)?;
     /// assert_eq!(&buf[..n], b"ping");
     ///
-    /// server.close()?; // socket.close(), then 'close'
+    /// server.close()?; // socket.close(): the port is free
+    /// server.join()?; // 'close', and how the loop ended
     /// # Ok::<(), io::Error>(())
     /// ```
     ///
@@ -439,32 +466,40 @@ impl Socket {
         H: Handler + Send + 'static,
     {
         let local_addr = self.local_addr;
-        let closing = Arc::clone(&self.closing);
+        let state = Arc::clone(&self.state);
         let thread = thread::Builder::new()
             .name(format!("udp {local_addr}"))
             .spawn(move || self.receive(handler))?;
         Ok(SocketHandle {
             local_addr,
-            closing,
+            state,
             thread: Some(thread),
         })
     }
 }
 
 /// A socket whose receive loop runs on its own thread, from
-/// [`Socket::spawn`].
+/// [`Socket::spawn`]. Its shape is [`tcp::ServerHandle`]'s:
+/// [`close`](SocketHandle::close) stops it, [`join`](SocketHandle::join)
+/// waits for `'close'` and says how the loop ended.
 ///
 /// Dropping the handle closes the socket (as [`close`](SocketHandle::close))
 /// without waiting for `'close'`.
+///
+/// [`tcp::ServerHandle`]: crate::tcp::ServerHandle
 #[derive(Debug)]
 pub struct SocketHandle {
     /// The socket's address: where the wake-up datagram goes.
     local_addr: SocketAddr,
-    /// The socket's `closing` flag.
-    closing: Arc<AtomicBool>,
+    /// The loop's state: its `closing` flag, and whether the port is free.
+    state: Arc<State>,
     /// The loop's thread; `None` once joined.
     thread: Option<JoinHandle<io::Result<()>>>,
 }
+
+/// How long [`SocketHandle::close`] waits for the loop to stop: the time
+/// your handler may take over the datagram it is handling, and `'close'`.
+const CLOSE_WAIT: Duration = Duration::from_secs(5);
 
 impl SocketHandle {
     /// `socket.address()`: the address the socket is bound to.
@@ -472,73 +507,101 @@ impl SocketHandle {
         self.local_addr
     }
 
-    /// `socket.close()`: stops the receive loop and waits for `'close'`.
-    /// When this returns the port is free. Datagrams that arrive from now
-    /// on, or that were waiting unread, are not delivered (as in Node).
+    /// `socket.close()`: stops the receive loop. When this returns `Ok`,
+    /// `'close'` has happened: the loop has dropped the socket, the port is
+    /// free, and your handler's [`on_close`](Handler::on_close) has run.
+    /// Datagrams that arrive from now on, or that were waiting unread, are
+    /// not delivered (as in Node). Calling it again is harmless.
+    /// [`join`](SocketHandle::join) then says how the loop ended.
     ///
     /// `std` has no call that interrupts a thread blocked in `recv_from`, and
     /// a read timeout would make the loop wake up for nothing, over and over.
     /// So `close` sets a flag and then sends the socket an empty datagram:
     /// `recv_from` returns, the loop sees the flag and stops. (This is how
-    /// [`tcp::ServerHandle::close`](crate::tcp::ServerHandle::close) wakes its
+    /// [`tcp::Closer::close`](crate::tcp::Closer::close) wakes its
     /// `accept`, with a connection.) The wake-up is not lost under load: on
     /// loopback, Linux, macOS and Windows drop a datagram only when the
     /// socket's queue is full, and a full queue wakes the loop just as well.
     ///
     /// # Errors
-    /// The error that had already stopped the loop, if one did (as
-    /// [`Socket::receive`]).
-    ///
-    /// # Panics
-    /// If your handler panicked, its panic goes on here.
-    pub fn close(mut self) -> io::Result<()> {
-        self.stop();
-        self.wait()
+    /// If the wake-up datagram cannot be sent, or the loop has not stopped
+    /// within a few seconds (your handler is still busy with a datagram, or
+    /// with `'close'`): it stops once the handler returns, and `close` does
+    /// not wait for it. The error that stopped the loop, if one did, is
+    /// [`join`](SocketHandle::join)'s to report.
+    pub fn close(&self) -> io::Result<()> {
+        self.stop()?;
+        let deadline = Instant::now() + CLOSE_WAIT;
+        let mut open = self
+            .state
+            .open
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        while *open {
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "the receive loop did not stop",
+                ));
+            }
+            open = self
+                .state
+                .closed
+                .wait_timeout(open, deadline - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        Ok(())
     }
 
-    /// Waits for `'close'` without causing it: returns once the loop has
-    /// stopped by itself, because your handler called [`Socket::close`] or
-    /// returned `Err`.
+    /// Waits for `'close'`: returns once the loop has stopped, because
+    /// [`close`](SocketHandle::close) was called, or your handler called
+    /// [`Socket::close`] or returned `Err`.
     ///
     /// # Errors
-    /// As [`Socket::receive`].
+    /// As [`Socket::receive`]: the error that stopped the loop, if one did.
     ///
     /// # Panics
-    /// If your handler panicked, its panic goes on here.
+    /// If your handler panicked, its panic goes on here, as
+    /// `std::thread::scope` passes on a scoped thread's.
     pub fn join(mut self) -> io::Result<()> {
-        self.wait()
+        match self.thread.take() {
+            Some(thread) => thread.join().unwrap_or_else(|e| panic::resume_unwind(e)),
+            None => Ok(()),
+        }
     }
 
     /// Sets the flag, then wakes the loop with an empty datagram sent from a
     /// socket of our own (a clone of the loop's socket would keep the port
     /// bound after the loop drops it).
-    fn stop(&self) {
-        self.closing.store(true, Ordering::SeqCst);
+    fn stop(&self) -> io::Result<()> {
+        self.state.closing.store(true, Ordering::SeqCst);
+        if !*self
+            .state
+            .open
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+        {
+            return Ok(()); // closed already
+        }
         let to = wake_up_addr(self.local_addr);
         let from = match to {
             SocketAddr::V4(_) => SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)),
             SocketAddr::V6(_) => SocketAddr::from((Ipv6Addr::UNSPECIFIED, 0)),
         };
         // Binding a free port and sending to ourselves fail only when the
-        // machine is out of ports or memory; the loop then stops at the next
-        // datagram anyone sends it.
-        if let Ok(waker) = UdpSocket::bind(from) {
-            let _ = waker.send_to(&[], to);
-        }
-    }
-
-    fn wait(&mut self) -> io::Result<()> {
-        match self.thread.take() {
-            Some(thread) => thread.join().unwrap_or_else(|e| panic::resume_unwind(e)),
-            None => Ok(()),
-        }
+        // machine is out of ports or memory.
+        UdpSocket::bind(from)?.send_to(&[], to)?;
+        Ok(())
     }
 }
 
 impl Drop for SocketHandle {
     fn drop(&mut self) {
         if self.thread.is_some() {
-            self.stop();
+            // Nobody can hear an error here; the loop stops as it can.
+            let _ = self.stop();
         }
     }
 }

@@ -205,3 +205,40 @@ fn every_handle_is_debug_and_a_rooms_limits_are_every_clones() {
     assert_eq!(room.clone().limits(), room.limits());
     assert!(debug(&room).starts_with("Room"));
 }
+
+#[test]
+fn the_udp_handle_has_the_tcp_handles_shape() {
+    use netcourse::udp::{Handler as UdpHandler, RemoteInfo, Socket as UdpSocket};
+    struct Quiet;
+    impl UdpHandler for Quiet {
+        fn on_message(&mut self, _: &UdpSocket, _: &[u8], _: &RemoteInfo) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    struct Fragile;
+    impl UdpHandler for Fragile {
+        fn on_message(&mut self, _: &UdpSocket, _: &[u8], _: &RemoteInfo) -> io::Result<()> {
+            panic!("a bug met by one datagram");
+        }
+    }
+    // close(&self) -> io::Result<()>, harmless twice; join(self) -> io::Result<()>.
+    let socket = UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .spawn(Quiet)
+        .unwrap();
+    socket.close().unwrap();
+    socket.close().unwrap();
+    socket.join().unwrap();
+    // join passes a handler's panic on, as the TCP handle's does for its
+    // own thread.
+    let socket = UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .spawn(Fragile)
+        .unwrap();
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .send_to(b"boom", socket.local_addr())
+        .unwrap();
+    let joined = panic::catch_unwind(AssertUnwindSafe(|| socket.join()));
+    assert!(joined.is_err(), "the panic was swallowed");
+}

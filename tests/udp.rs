@@ -354,7 +354,8 @@ fn a_datagram_to_a_closed_port_does_not_stop_the_receive_loop() {
         client.send_to(msg.as_bytes(), server.local_addr()).unwrap();
         assert_eq!(receive(&client).0, msg.as_bytes());
     }
-    server.close().expect("no error stopped the loop");
+    server.close().unwrap();
+    server.join().expect("no error stopped the loop");
 }
 
 #[test]
@@ -362,11 +363,12 @@ fn close_from_another_thread_fires_close_and_frees_the_port() {
     let (server, events) = record(Socket::bind("127.0.0.1:0").unwrap());
     let addr = server.local_addr();
     server.close().unwrap();
+    // Nothing holds the port any more, as soon as close returns.
+    Socket::bind(addr).expect("bind the closed socket's port again");
     // The wake-up datagram is not a message: 'close' is the only event.
     assert_eq!(next(&events), Event::Close);
+    server.join().unwrap();
     assert_eq!(events.try_recv(), Err(TryRecvError::Disconnected));
-    // Nothing holds the port any more.
-    Socket::bind(addr).expect("bind the closed socket's port again");
 }
 
 #[test]
