@@ -44,3 +44,42 @@ pub mod ch6_beyond {}
 
 #[doc = include_str!("../docs/sources.md")]
 pub mod sources {}
+
+#[doc = include_str!("../docs/workshop.md")]
+pub mod workshop {}
+
+/// 中文版: the same course in Simplified Chinese (`docs/zh-CN/`), compiled
+/// the same way, so that `cargo test` runs every Rust block of it too.
+/// `tests/translation.rs` checks that its code is the English edition's,
+/// comments aside.
+pub mod zh_cn {
+    #[doc = include_str!("../docs/zh-CN/README.md")]
+    pub mod front_page {}
+
+    #[doc = include_str!("../docs/zh-CN/01-sockets.md")]
+    pub mod ch1_sockets {}
+
+    #[doc = include_str!("../docs/zh-CN/02-tcp.md")]
+    pub mod ch2_tcp {}
+
+    #[doc = include_str!("../docs/zh-CN/03-events.md")]
+    pub mod ch3_events {}
+
+    #[doc = include_str!("../docs/zh-CN/04-udp.md")]
+    pub mod ch4_udp {}
+
+    #[doc = include_str!("../docs/zh-CN/05-chat.md")]
+    pub mod ch5_chat {}
+
+    #[doc = include_str!("../docs/zh-CN/06-beyond.md")]
+    pub mod ch6_beyond {}
+
+    #[doc = include_str!("../docs/zh-CN/errata.md")]
+    pub mod errata {}
+
+    #[doc = include_str!("../docs/zh-CN/sources.md")]
+    pub mod sources {}
+
+    #[doc = include_str!("../docs/zh-CN/workshop.md")]
+    pub mod workshop {}
+}
