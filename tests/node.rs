@@ -13,15 +13,13 @@
 
 mod common;
 
-use common::{assert_fails_at, assert_fails_cleanly, example, run, TIMEOUT};
+use common::{assert_fails_at, assert_fails_cleanly, run, Running};
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::thread;
+use std::process::Command;
 
 /// Where the Node programs are.
 fn node_dir() -> PathBuf {
@@ -321,134 +319,23 @@ fn node_or_skip(test: &str) -> bool {
     false
 }
 
-/// A child process whose stdout and stderr are read line by line on
-/// threads of their own; it is killed when dropped, so a failing assertion
-/// leaks nothing.
-struct Proc {
-    name: String,
-    child: Child,
-    stdout: Receiver<String>,
-    stderr: Receiver<String>,
+/// `node docs/node/NAME ARGS...`, its streams piped.
+fn node_program(name: &str, args: &[&str]) -> Running {
+    let mut command = Command::new("node");
+    command.arg(node_dir().join(name)).args(args);
+    Running::spawn(command)
 }
 
-impl Proc {
-    /// `node docs/node/NAME ARGS...`, stdin piped.
-    fn node(name: &str, args: &[&str]) -> Proc {
-        let mut command = Command::new("node");
-        command.arg(node_dir().join(name)).args(args);
-        Proc::spawn(name, command)
-    }
-
-    /// The example `NAME` with `ARGS`, stdin piped.
-    fn example(name: &str, args: &[&str]) -> Proc {
-        let mut command = Command::new(example(name));
-        command.args(args);
-        Proc::spawn(name, command)
-    }
-
-    fn spawn(name: &str, mut command: Command) -> Proc {
-        let mut child = command
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
-        let stdout = lines(child.stdout.take().unwrap());
-        let stderr = lines(child.stderr.take().unwrap());
-        Proc {
-            name: name.to_string(),
-            child,
-            stdout,
-            stderr,
-        }
-    }
-
-    /// The next line on stdout.
-    fn line(&self) -> String {
-        self.stdout
-            .recv_timeout(TIMEOUT)
-            .unwrap_or_else(|e| panic!("{}: no line on stdout ({e})", self.name))
-    }
-
-    /// The next line on stderr.
-    fn stderr_line(&self) -> String {
-        self.stderr
-            .recv_timeout(TIMEOUT)
-            .unwrap_or_else(|e| panic!("{}: no line on stderr ({e})", self.name))
-    }
-
-    /// The address of a server's `listening on ADDR` line (stderr).
-    fn listening(&self) -> SocketAddr {
-        let line = self.stderr_line();
-        line.strip_prefix("listening on ")
-            .and_then(|addr| addr.parse().ok())
-            .unwrap_or_else(|| panic!("{}: expected `listening on ADDR`, got {line:?}", self.name))
-    }
-
-    fn stdin(&mut self) -> &mut ChildStdin {
-        self.child.stdin.as_mut().expect("stdin is piped")
-    }
-
-    fn close_stdin(&mut self) {
-        drop(self.child.stdin.take());
-    }
-
-    /// Waits for the process to end by itself: its exit code, and the lines
-    /// it printed on stdout that were not read yet.
-    fn finish(mut self) -> (Option<i32>, Vec<String>) {
-        self.close_stdin();
-        let mut rest = Vec::new();
-        loop {
-            match self.stdout.recv_timeout(TIMEOUT) {
-                Ok(line) => rest.push(line),
-                Err(RecvTimeoutError::Disconnected) => break,
-                Err(RecvTimeoutError::Timeout) => {
-                    panic!(
-                        "{} did not end within {TIMEOUT:?}; so far: {rest:?}",
-                        self.name
-                    )
-                }
-            }
-        }
-        // stdout is closed: the process has ended, or is about to.
-        let status = self.child.wait().expect("wait for the child");
-        (status.code(), rest)
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Each line of `pipe` (without its `\n`, invalid UTF-8 replaced), on a
-/// channel that disconnects at EOF.
-fn lines(pipe: impl Read + Send + 'static) -> Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let mut pipe = BufReader::new(pipe);
-        let mut line = Vec::new();
-        while matches!(pipe.read_until(b'\n', &mut line), Ok(n) if n > 0) {
-            if line.ends_with(b"\n") {
-                line.pop();
-            }
-            if tx
-                .send(String::from_utf8_lossy(&line).into_owned())
-                .is_err()
-            {
-                break;
-            }
-            line.clear();
-        }
-    });
-    rx
+/// Ends a program's input, then waits for it to end by itself: its exit
+/// code, and the lines it printed on stdout that were not read yet.
+fn finish(mut program: Running) -> (Option<i32>, Vec<String>) {
+    program.close_stdin();
+    program.wait()
 }
 
 /// Runs `node docs/node/NAME` to its end: its stdout, after it exited 0.
 fn run_node(name: &str) -> String {
-    let (code, lines) = Proc::node(name, &[]).finish();
+    let (code, lines) = finish(node_program(name, &[]));
     assert_eq!(code, Some(0), "{name} failed; it printed {lines:?}");
     lines.join("\n")
 }
@@ -655,21 +542,21 @@ fn errata_14_splice() {
 // Chapter 2: A1 and A2, B1 and B2, Node and Rust in every pairing.
 
 /// A server: the Node program or the example, on port 0.
-fn server(node: Option<&str>, example: &str) -> (Proc, SocketAddr) {
-    let server = match node {
-        Some(name) => Proc::node(name, &["0"]),
-        None => Proc::example(example, &["--port", "0"]),
+fn server(node: Option<&str>, example: &str) -> (Running, SocketAddr) {
+    let mut server = match node {
+        Some(name) => node_program(name, &["0"]),
+        None => Running::start(example, &["--port", "0"]),
     };
     let addr = server.listening();
     (server, addr)
 }
 
 /// A client of the server at `addr`: the Node program or the example.
-fn client(node: Option<&str>, example: &str, addr: SocketAddr) -> Proc {
+fn client(node: Option<&str>, example: &str, addr: SocketAddr) -> Running {
     let port = addr.port().to_string();
     match node {
-        Some(name) => Proc::node(name, &[&port]),
-        None => Proc::example(example, &["--port", &port]),
+        Some(name) => node_program(name, &[&port]),
+        None => Running::start(example, &["--port", &port]),
     }
 }
 
@@ -691,7 +578,7 @@ fn ch2_a1_and_a2_node_and_rust_in_every_pairing() {
     ] {
         let (server, addr) = server(server_js, "tcp_server");
         assert_eq!(server.line(), "server bound");
-        let (code, printed) = client(client_js, "tcp_client", addr).finish();
+        let (code, printed) = finish(client(client_js, "tcp_client", addr));
         let printed = printed.join("\n");
         assert_eq!(code, Some(0));
         assert!(
@@ -718,7 +605,7 @@ fn ch2_b1_and_b2_node_and_rust_in_every_pairing() {
         (None, Some("ch2-b2-net-client.js")),
     ] {
         let (server, addr) = server(server_js, "net_server");
-        let (code, printed) = client(client_js, "net_client", addr).finish();
+        let (code, printed) = finish(client(client_js, "net_client", addr));
         assert_eq!(code, Some(0));
         assert_eq!(
             printed.join("\n"),
@@ -760,7 +647,7 @@ fn ch4_a3_and_a4_node_and_rust_in_every_pairing() {
         // stdout's line, then stderr's, as the chapter shows them.
         let started = format!("{}\nlistening on {addr}", server.line());
         assert_eq!(mask(&started, &ports), mask(&server_shows, &ports));
-        let (code, printed) = client(client_js, "udp_client", addr).finish();
+        let (code, printed) = finish(client(client_js, "udp_client", addr));
         assert_eq!(code, Some(0));
         let client_shows = match client_js {
             Some(_) => &node_client_shows,
@@ -778,7 +665,7 @@ fn ch4_a3_and_a4_node_and_rust_in_every_pairing() {
 // Chapter 5: the chat room, in three terminals, in every mix.
 
 /// A chat client, once it has printed `input:` and the server has it.
-fn chat_client(node: bool, server: &Proc, addr: SocketAddr) -> Proc {
+fn chat_client(node: bool, server: &Running, addr: SocketAddr) -> Running {
     let client = client(node.then_some("ch5-b4-chat-client.js"), "chat_client", addr);
     assert_eq!(client.line(), "input:");
     assert_eq!(server.line(), "Got a new connection");
@@ -834,12 +721,12 @@ fn ch5_chat_room_node_and_rust_in_every_mix() {
         alice.stdin().write_all(b"close\n").unwrap();
         alice_lines.push(alice.line());
         bob_lines.push(bob.line());
-        let (code, rest) = alice.finish();
+        let (code, rest) = finish(alice);
         assert_eq!(code, Some(0), "{mix}: alice");
         alice_lines.extend(rest);
         server_lines.push(server.line());
         bob.close_stdin(); // Ctrl-D
-        let (code, rest) = bob.finish();
+        let (code, rest) = finish(bob);
         assert_eq!(code, Some(0), "{mix}: bob");
         bob_lines.extend(rest);
         server_lines.push(server.line());
@@ -889,7 +776,7 @@ fn ch5_a_port_in_use_both_chat_servers_print_the_snippets_server_error_line() {
         return;
     }
     // Node: the same listener's line; then nothing is left to run.
-    let (code, printed) = Proc::node("ch5-b3-chat-server.js", &[&port]).finish();
+    let (code, printed) = finish(node_program("ch5-b3-chat-server.js", &[&port]));
     assert_eq!(code, Some(0));
     assert_eq!(
         printed,
@@ -920,7 +807,7 @@ fn ch5_max_waiting_drops_a_client_that_never_reads() {
     let closed = loop {
         talker.write_all(line.as_bytes()).unwrap();
         sent += line.len();
-        if let Ok(closed) = server.stdout.try_recv() {
+        if let Some(closed) = server.try_line() {
             break closed;
         }
         assert!(sent < 100_000_000, "no client dropped after 100 MB");

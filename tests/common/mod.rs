@@ -84,23 +84,25 @@ impl Running {
     /// `listening on ADDR` line on stderr.
     pub fn server(name: &str, args: &[&str]) -> Running {
         let mut running = Running::start(name, &[&["--port", "0"], args].concat());
-        let line = running.stderr_line();
-        let addr = line
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("{name}: expected `listening on ADDR`, got {line:?}"));
-        running.addr = Some(addr.parse().expect("an address"));
+        running.listening();
         running
     }
 
     /// Starts the example `name` with `args`, stdin piped.
     pub fn start(name: &str, args: &[&str]) -> Running {
-        let mut child = Command::new(example(name))
-            .args(args)
+        let mut command = Command::new(example(name));
+        command.args(args);
+        Running::spawn(command)
+    }
+
+    /// Starts any program (a Node program, say), its three streams piped.
+    pub fn spawn(mut command: Command) -> Running {
+        let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .expect("spawn the example");
+            .unwrap_or_else(|e| panic!("spawn {command:?}: {e}"));
         let stdout = lines(child.stdout.take().unwrap());
         let stderr = lines(child.stderr.take().unwrap());
         Running {
@@ -109,6 +111,18 @@ impl Running {
             stdout,
             stderr,
         }
+    }
+
+    /// Waits for a server's `listening on ADDR` line on stderr, and keeps
+    /// and returns its address.
+    pub fn listening(&mut self) -> SocketAddr {
+        let line = self.stderr_line();
+        let addr = line
+            .strip_prefix("listening on ")
+            .and_then(|addr| addr.parse().ok())
+            .unwrap_or_else(|| panic!("expected `listening on ADDR`, got {line:?}"));
+        self.addr = Some(addr);
+        addr
     }
 
     /// The child's process id.
@@ -126,6 +140,12 @@ impl Running {
         self.stdout
             .recv_timeout(TIMEOUT)
             .expect("a line on stdout before the timeout")
+    }
+
+    /// The next line the child has printed on stdout, if it has printed one
+    /// that was not read yet; `None` at once otherwise.
+    pub fn try_line(&self) -> Option<String> {
+        self.stdout.try_recv().ok()
     }
 
     /// The next line the child prints on stderr.
