@@ -1313,21 +1313,13 @@ impl Closer {
     /// As [`close`](Closer::close); the connections are ended all the same.
     pub fn shutdown(&self, grace: Duration) -> io::Result<()> {
         let closed = self.close();
-        let deadline = Instant::now() + grace;
-        let mut open = lock(&self.shared.open);
-        while !open.is_empty() {
-            let now = Instant::now();
-            if now >= deadline {
-                break;
-            }
-            open = self
-                .shared
+        // Wait, without the lock, while connections remain, for `grace` in all.
+        drop(
+            self.shared
                 .one_closed
-                .wait_timeout(open, deadline - now)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
-        }
-        drop(open);
+                .wait_timeout_while(lock(&self.shared.open), grace, |open| !open.is_empty())
+                .unwrap_or_else(PoisonError::into_inner),
+        );
         self.end_connections();
         closed
     }
@@ -1337,7 +1329,7 @@ impl Closer {
 /// a test can give one where nobody listens.
 fn close_listener(shared: &Shared, wake_addr: SocketAddr) -> io::Result<()> {
     shared.closing.store(true, Ordering::SeqCst);
-    let mut listening = lock(&shared.listening);
+    let listening = lock(&shared.listening);
     if !*listening {
         return Ok(()); // closed already
     }
@@ -1347,20 +1339,15 @@ fn close_listener(shared: &Shared, wake_addr: SocketAddr) -> io::Result<()> {
             format!("cannot wake the accept loop at {wake_addr}: {e}"),
         ));
     }
-    let deadline = Instant::now() + WAKE_UP_WAIT;
-    while *listening {
-        let now = Instant::now();
-        if now >= deadline {
-            return Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "the accept loop did not stop",
-            ));
-        }
-        listening = shared
-            .stopped_listening
-            .wait_timeout(listening, deadline - now)
-            .unwrap_or_else(PoisonError::into_inner)
-            .0;
+    let (listening, _) = shared
+        .stopped_listening
+        .wait_timeout_while(listening, WAKE_UP_WAIT, |listening| *listening)
+        .unwrap_or_else(PoisonError::into_inner);
+    if *listening {
+        return Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "the accept loop did not stop",
+        ));
     }
     Ok(())
 }

@@ -47,7 +47,7 @@ use std::panic;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::tcp::wake_up_addr;
 
@@ -531,26 +531,21 @@ impl SocketHandle {
     /// [`join`](SocketHandle::join)'s to report.
     pub fn close(&self) -> io::Result<()> {
         self.stop()?;
-        let deadline = Instant::now() + CLOSE_WAIT;
-        let mut open = self
+        let open = self
             .state
             .open
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        while *open {
-            let now = Instant::now();
-            if now >= deadline {
-                return Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    "the receive loop did not stop",
-                ));
-            }
-            open = self
-                .state
-                .closed
-                .wait_timeout(open, deadline - now)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
+        let (open, _) = self
+            .state
+            .closed
+            .wait_timeout_while(open, CLOSE_WAIT, |open| *open)
+            .unwrap_or_else(PoisonError::into_inner);
+        if *open {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the receive loop did not stop",
+            ));
         }
         Ok(())
     }
