@@ -637,8 +637,8 @@ impl Room {
 
     /// Step 0 of [`broadcast_from`](Room::broadcast_from): the list, locked,
     /// once `from` (or the server, `None`) may add `more` bytes to everyone
-    /// else's backlog. Evicts who
-    /// must go, and waits for who is worth waiting for.
+    /// else's backlog. Evicts who must go, and waits for who is worth
+    /// waiting for.
     fn make_way(&self, from: Option<PeerId>, more: usize) -> io::Result<MutexGuard<'_, Vec<Peer>>> {
         let limits = &self.shared.limits;
         let mut peers = self.peers();
