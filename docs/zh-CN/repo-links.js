@@ -58,10 +58,8 @@
         return other;
     };
     // A page or file of another edition, from its path in that book.
-    const inEdition = (edition, path) => {
-        const url = new URL(path.replace(/^README\.html$/, 'index.html'), rootOf(edition));
-        return url.href;
-    };
+    const inEdition = (edition, path) =>
+        new URL(path.replace(/^README\.html$/, 'index.html'), rootOf(edition)).href;
 
     for (const link of document.querySelectorAll('main a[href]')) {
         const href = link.getAttribute('href');
