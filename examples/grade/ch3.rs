@@ -30,14 +30,7 @@ pub fn events(g: &Grader) -> Result<(), Failure> {
 
     // A client that says hello! and ends politely.
     let mut alice = connect(addr, &A5)?;
-    read_exactly(&mut alice, HI).map_err(|heard| {
-        Failure::new(
-            "Connected",
-            format_args!("the greeting {}", show_len(HI)),
-            heard,
-            &A5,
-        )
-    })?;
+    greeted(&mut alice)?;
     g.ok("it greets each client with \"hi\"");
     let me = local(&alice);
     server.expect(
@@ -79,14 +72,7 @@ pub fn events(g: &Grader) -> Result<(), Failure> {
     let mut carol = connect(addr, &TIMEOUT)?;
     let start = Instant::now();
     let me = local(&carol);
-    read_exactly(&mut carol, HI).map_err(|heard| {
-        Failure::new(
-            "Connected",
-            format_args!("the greeting {}", show_len(HI)),
-            heard,
-            &A5,
-        )
-    })?;
+    greeted(&mut carol)?;
     let connection = format!("server: connection from {me}");
     server.expect(format_args!("Connected from {me}"), &connection, &A5)?;
     let did = format!("Connected and then said nothing for {} s", secs(IDLE));
@@ -127,4 +113,17 @@ fn local(stream: &TcpStream) -> String {
         Ok(addr) => addr.to_string(),
         Err(_) => "?".to_string(),
     }
+}
+
+/// Reads the events program's greeting, `hi`, from a client that has just
+/// connected, or says what came instead.
+fn greeted(client: &mut TcpStream) -> Result<(), Failure> {
+    read_exactly(client, HI).map_err(|heard| {
+        Failure::new(
+            "Connected",
+            format_args!("the greeting {}", show_len(HI)),
+            heard,
+            &A5,
+        )
+    })
 }
