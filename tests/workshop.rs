@@ -6,6 +6,12 @@
 //! The programs are the examples `cargo test` has built already; the grader
 //! grades them with `--exe` (no cargo inside the tests), and keeps its
 //! progress in a file of each test's own, never in `target/workshop-progress`.
+//!
+//! The stubs graded here are the pristine copies in `tests/stubs/workshop/`
+//! (the examples `ch2_server_stub` and so on), never the files in
+//! `examples/workshop/`: those are the learner's, and hold whatever the
+//! learner has written by now, so `cargo test` stays green for a learner
+//! halfway through the workshop, or done with it.
 
 mod common;
 
@@ -68,13 +74,14 @@ fn solution_passes(step: &str) {
     assert!(!stdout.contains("not yet"), "{stdout}");
 }
 
+/// The pristine copy of the step's stub: the example `ch2_server_stub`.
+fn stub(step: &str) -> String {
+    format!("{}_stub", step.replace('-', "_"))
+}
+
 /// The step's untouched stub fails, and the failure is `sentence`.
 fn stub_fails_with(step: &str, sentence: &str) {
-    let output = grade(
-        step,
-        &step.replace('-', "_"),
-        &progress(&format!("{step}-stub")),
-    );
+    let output = grade(step, &stub(step), &progress(&format!("{step}-stub")));
     let stdout = stdout(&output);
     assert_eq!(output.status.code(), Some(1), "{stdout}");
     let failure = stdout
@@ -144,7 +151,11 @@ fn ch3_events_stub_fails_on_the_greeting() {
 
 #[test]
 fn ch4_server_stub_fails_on_listening() {
-    let output = grade("ch4-server", "ch4_server", &progress("ch4-server-stub"));
+    let output = grade(
+        "ch4-server",
+        &stub("ch4-server"),
+        &progress("ch4-server-stub"),
+    );
     let stdout = stdout(&output);
     assert_eq!(output.status.code(), Some(1), "{stdout}");
     // The sentence names the port that the stub got.
@@ -245,7 +256,7 @@ fn the_list_shows_which_steps_pass_now() {
     );
 
     // Broken again: it does not pass any more.
-    assert!(!grade("ch2-server", "ch2_server", &progress)
+    assert!(!grade("ch2-server", &stub("ch2-server"), &progress)
         .status
         .success());
     assert!(list(&progress).contains("  [ ] ch2-server "));
