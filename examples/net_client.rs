@@ -11,7 +11,7 @@ mod common;
 
 use common::{Args, OrExit};
 use netcourse::tcp::{self, Handler, Socket};
-use std::io;
+use std::io::{self, Write};
 
 struct Client;
 
@@ -19,7 +19,7 @@ impl Handler for Client {
     // 'connect'
     fn on_connect(&mut self, socket: &mut Socket) -> io::Result<()> {
         println!("连接服务器");
-        socket.write_all("http://xingxin.me \r\n")
+        socket.write_all(b"http://xingxin.me \r\n")
     }
 
     // 'data': print it, then end our side.

@@ -18,7 +18,7 @@ mod common;
 
 use common::{Args, OrExit};
 use netcourse::tcp::{Handler, Server, Socket};
-use std::io;
+use std::io::{self, Write};
 use std::time::Duration;
 
 struct Logger {
@@ -31,7 +31,7 @@ impl Handler for Logger {
     fn on_connection(&mut self, socket: &mut Socket) -> io::Result<()> {
         common::println("客户端链接");
         socket.set_timeout(self.idle)?;
-        socket.write_all("哈哈哈我是一个测试")
+        socket.write_all("哈哈哈我是一个测试".as_bytes())
     }
 
     // 'data'. Node's console.log('A: ', b) puts a space between its two

@@ -10,7 +10,7 @@ mod common;
 
 use common::{Args, OrExit};
 use netcourse::tcp::{self, Handler, Socket};
-use std::io;
+use std::io::{self, Write};
 
 struct Client;
 
@@ -18,7 +18,7 @@ impl Handler for Client {
     // 'connect': the handshake finished.
     fn on_connect(&mut self, socket: &mut Socket) -> io::Result<()> {
         println!("client connected");
-        socket.write_all("world!\r\n")
+        socket.write_all(b"world!\r\n")
     }
 
     // 'data': print it, then end our side. Node calls this for every chunk

@@ -15,7 +15,7 @@ mod common;
 
 use common::{Args, OrExit};
 use netcourse::tcp::{self, Handler, Server, Socket};
-use std::io;
+use std::io::{self, Write};
 use std::net::TcpStream;
 use std::sync::mpsc::{self, Sender};
 use std::thread;
@@ -39,7 +39,7 @@ impl Handler for ServerSocket {
     fn on_connection(&mut self, socket: &mut Socket) -> io::Result<()> {
         println!("server: connection from {}", socket.remote_addr());
         // Say hello; the second client resets on it.
-        socket.write_all("hi")
+        socket.write_all(b"hi")
     }
 
     fn on_data(&mut self, socket: &mut Socket, data: &[u8]) -> io::Result<()> {
@@ -51,7 +51,7 @@ impl Handler for ServerSocket {
     fn on_timeout(&mut self, socket: &mut Socket) -> io::Result<()> {
         println!("socket: timeout, nothing for {} ms", IDLE.as_millis());
         socket.set_timeout(None)?;
-        socket.write_all(vec![b'.'; BIG])?;
+        socket.write_all(&vec![b'.'; BIG])?;
         // 'drain': write() blocked until the kernel had taken every byte.
         println!("socket: drain, the kernel took all {BIG} bytes");
         socket.end()
@@ -87,7 +87,7 @@ impl Handler for Client {
     fn on_connect(&mut self, socket: &mut Socket) -> io::Result<()> {
         println!("client: connect");
         let _ = self.connected.send(());
-        socket.write_all("hello!")
+        socket.write_all(b"hello!")
         // Then silence, until the server's timeout fires.
     }
     // The server's FIN: our FIN follows (Node's default), the server's 'end'.
@@ -139,5 +139,5 @@ fn main() {
 
     // server.close(): no new connections; 'close' when the last one is gone.
     server.close().or_exit("close");
-    server.join().or_exit("join");
+    server.join();
 }

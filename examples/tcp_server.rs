@@ -17,7 +17,7 @@ mod common;
 
 use common::{Args, OrExit};
 use netcourse::tcp::{Handler, Server, Socket};
-use std::io;
+use std::io::{self, Write};
 use std::time::Duration;
 
 /// One client's connection: the body of Node's `'connection'` listener.
@@ -31,12 +31,12 @@ impl Handler for Greeter {
     // (socket.setTimeout(idle)).
     fn on_connection(&mut self, socket: &mut Socket) -> io::Result<()> {
         socket.set_timeout(self.idle)?;
-        socket.write_all("hello world：\n")
+        socket.write_all("hello world：\n".as_bytes())
     }
 
     // 'data': answer every chunk, whatever it says.
     fn on_data(&mut self, socket: &mut Socket, _data: &[u8]) -> io::Result<()> {
-        socket.write_all("你好")
+        socket.write_all("你好".as_bytes())
     }
 
     // 'end': the client sent FIN.

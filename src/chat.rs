@@ -836,10 +836,6 @@ fn find(peers: &[Peer], id: PeerId) -> Option<usize> {
     peers.binary_search_by_key(&id, |peer| peer.id).ok()
 }
 
-/// `()` listens to nothing: every event keeps its default. It is the
-/// listener of [`Room::handler`].
-impl Handler for () {}
-
 /// One client's connection to a [`Room`]: the body of the snippet's
 /// `'connection'` listener, as a [`Handler`].
 ///
@@ -895,7 +891,7 @@ impl<L> ChatHandler<L> {
         self.leave();
         // Best effort: the socket's write timeout is the room's short one,
         // and these fail if the client is gone; then nobody is listening.
-        let _ = socket.write_all(format!("error: {error}\n"));
+        let _ = socket.write_all(format!("error: {error}\n").as_bytes());
         let _ = socket.end();
         drain(
             socket.stream(),

@@ -10,6 +10,10 @@
 //! - [`udp`]: Node's `dgram` — a bound [`udp::Socket`] that sends, and one
 //!   receive loop that hands a [`udp::Handler`] each datagram with its
 //!   sender ([`udp::RemoteInfo`], Node's `rinfo`).
+//!
+//!   Both modules keep Node's names, so each has a `Handler` and a `Socket`
+//!   (Node's `net.Socket` and `dgram.Socket`): where both appear, write
+//!   [`tcp::Socket`] and [`udp::Socket`].
 //! - [`chat`]: doc B's chat room — a shared `Arc<Mutex<Vec<...>>>` of peers
 //!   that relays every complete line to every other client, as a
 //!   [`tcp::Handler`] for the same server.
@@ -56,3 +60,4 @@ pub mod chat;
 pub mod course;
 pub mod tcp;
 pub mod udp;
+mod wake;

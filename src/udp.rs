@@ -39,6 +39,14 @@
 //!     server.receive(Printer) // runs until the process ends
 //! }
 //! ```
+//!
+//! ## The names
+//!
+//! [`tcp`](crate::tcp) has a `Handler` and a `Socket` too. The names are
+//! Node's, one to one: Node calls both of its sockets `Socket`
+//! (`dgram.Socket` here, `net.Socket` there), and the course keeps every
+//! Node name. Where both appear, name them by their module, `udp::Socket`
+//! and `tcp::Socket`.
 
 use std::fmt;
 use std::io;
@@ -49,7 +57,7 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use crate::tcp::wake_up_addr;
+use crate::wake::wake_up_addr;
 
 /// The largest datagram UDP can carry, so the size of the one receive
 /// buffer: 65,527 bytes.

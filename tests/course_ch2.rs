@@ -15,7 +15,7 @@ struct Echo;
 
 impl Handler for Echo {
     fn on_connection(&mut self, socket: &mut Socket) -> io::Result<()> {
-        socket.write_all("hello world：\n")
+        socket.write_all("hello world：\n".as_bytes())
     }
     fn on_data(&mut self, socket: &mut Socket, data: &[u8]) -> io::Result<()> {
         socket.write_all(data)
@@ -39,10 +39,10 @@ struct Counting(Sender<(u64, u64)>);
 
 impl Handler for Counting {
     fn on_connection(&mut self, socket: &mut Socket) -> io::Result<()> {
-        socket.write_all("hello world：\n")
+        socket.write_all("hello world：\n".as_bytes())
     }
     fn on_data(&mut self, socket: &mut Socket, _data: &[u8]) -> io::Result<()> {
-        socket.write_all("你好")
+        socket.write_all("你好".as_bytes())
     }
     fn on_end(&mut self, socket: &mut Socket) -> io::Result<()> {
         let _ = self.0.send((socket.bytes_read(), socket.bytes_written()));
@@ -74,7 +74,7 @@ struct WholeReply<'a> {
 impl Handler for WholeReply<'_> {
     fn on_connect(&mut self, socket: &mut Socket) -> io::Result<()> {
         socket.set_timeout(Some(TIMEOUT))?;
-        socket.write_all("world!\r\n")?;
+        socket.write_all(b"world!\r\n")?;
         socket.end()
     }
     fn on_data(&mut self, _socket: &mut Socket, data: &[u8]) -> io::Result<()> {
@@ -101,7 +101,7 @@ impl Handler for Dribble {
         for byte in "你好".as_bytes() {
             // With Nagle off, each byte is likely a segment of its own; the
             // test passes however the client's reads cut them.
-            socket.write_all([*byte])?;
+            socket.write_all(&[*byte])?;
         }
         Ok(())
     }

@@ -34,7 +34,7 @@ impl Handler for PatientKick {
     fn on_timeout(&mut self, socket: &mut Socket) -> io::Result<()> {
         self.timeouts += 1;
         if self.timeouts == 2 {
-            socket.write_all(format!("bye after {} silences\n", self.timeouts))?;
+            socket.write_all(format!("bye after {} silences\n", self.timeouts).as_bytes())?;
             socket.end()?;
         }
         Ok(())
@@ -68,10 +68,10 @@ impl Handler for Polite {
     fn on_connection(&mut self, socket: &mut Socket) -> io::Result<()> {
         // fetch_add returns the count before this connection.
         if self.open.fetch_add(1, Ordering::SeqCst) >= self.limit {
-            socket.write_all("busy\n")?;
+            socket.write_all(b"busy\n")?;
             return socket.end();
         }
-        socket.write_all("welcome\n")
+        socket.write_all(b"welcome\n")
     }
     fn on_close(&mut self, _had_error: bool) {
         // Every connection was counted, the busy ones too.
@@ -121,7 +121,7 @@ impl Handler for Remote {
     fn on_data(&mut self, socket: &mut Socket, data: &[u8]) -> io::Result<()> {
         if String::from_utf8_lossy(data).trim() == "shutdown" {
             let _ = self.close_requests.send(());
-            socket.write_all("closing\n")?;
+            socket.write_all(b"closing\n")?;
         }
         Ok(())
     }

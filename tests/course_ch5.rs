@@ -137,7 +137,7 @@ struct Greeting {
 impl Handler for Greeting {
     fn on_connection(&mut self, socket: &mut Socket) -> io::Result<()> {
         // Not in the room yet: no other thread writes to this stream.
-        socket.write_all(format!("{} already here\n", self.room.len()))?;
+        socket.write_all(format!("{} already here\n", self.room.len()).as_bytes())?;
         self.chat.on_connection(socket)
     }
     fn on_data(&mut self, socket: &mut Socket, data: &[u8]) -> io::Result<()> {

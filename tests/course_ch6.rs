@@ -84,7 +84,7 @@ fn the_chat_server_stops_when_its_operator_types_quit_and_leaks_nothing() {
         assert_eq!(lines.next().unwrap().unwrap(), "server closing");
         assert!(lines.next().is_none(), "the connection has ended");
     }
-    server.join().unwrap();
+    server.join();
     assert!(room.is_empty());
 
     // Every descriptor the server opened is closed again: each connection's

@@ -77,7 +77,7 @@ fn close_refuses_new_connections_and_fires_once_after_the_last_one() {
     assert_eq!(connection_events.recv_timeout(TIMEOUT).unwrap(), "close");
     assert_eq!(server_closed.recv_timeout(TIMEOUT).unwrap(), "server close");
     // join() returns: the accept loop and every connection thread are done.
-    server.join().unwrap();
+    server.join();
     assert!(server_closed.try_recv().is_err(), "'close' fired twice");
 }
 
@@ -146,7 +146,7 @@ impl Handler for HalfClose {
     }
     fn on_end(&mut self, socket: &mut Socket) -> io::Result<()> {
         // The peer's FIN closed its direction only: we can still answer.
-        socket.write_all(format!("got {} bytes;", self.request.len()))?;
+        socket.write_all(format!("got {} bytes;", self.request.len()).as_bytes())?;
         let _ = self.later.send(socket.stream().try_clone()?);
         Ok(())
     }

@@ -59,7 +59,7 @@ fn bytes_written_counts_what_went_out_before_a_write_failed() {
     impl Handler for Flood {
         fn on_connection(&mut self, socket: &mut Socket) -> io::Result<()> {
             socket.set_write_timeout(Some(Duration::from_millis(200)))?;
-            socket.write_all(vec![b'.'; SENT])
+            socket.write_all(&vec![b'.'; SENT])
         }
         fn on_error(&mut self, socket: &Socket, error: &io::Error) {
             let _ = self.0.send((socket.bytes_written(), error.kind()));
@@ -136,7 +136,7 @@ fn a_closer_closes_the_server_from_another_thread() {
     let open = connect(addr);
     let closing = thread::spawn(move || closer.shutdown(Duration::from_millis(50)));
     // join() waits for 'close': the closer ends the open connection too.
-    server.join().unwrap();
+    server.join();
     closing.join().unwrap().unwrap();
     assert_eq!(
         TcpStream::connect(addr).unwrap_err().kind(),
@@ -178,7 +178,7 @@ fn a_handlers_panic_ends_its_connection_only() {
     assert_eq!(read_n(&mut other, 4), b"fine");
     drop(other);
     server.shutdown(Duration::ZERO).unwrap();
-    server.join().unwrap();
+    server.join();
 }
 
 #[test]

@@ -11,7 +11,7 @@ mod common;
 
 use common::{connect, read_n, read_to_end, TIMEOUT};
 use netcourse::tcp::{DropReason, Handler, Server, ServerHandle, Socket};
-use std::io;
+use std::io::{self, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::mpsc::{self, Receiver, Sender};
 
@@ -22,7 +22,7 @@ struct Seated {
 
 impl Handler for Seated {
     fn on_connection(&mut self, socket: &mut Socket) -> io::Result<()> {
-        socket.write_all("hi\n")
+        socket.write_all(b"hi\n")
     }
     fn on_close(&mut self, _had_error: bool) {
         let _ = self.closed.send(());

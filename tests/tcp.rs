@@ -18,10 +18,10 @@ struct Greeter;
 
 impl Handler for Greeter {
     fn on_connection(&mut self, socket: &mut Socket) -> io::Result<()> {
-        socket.write_all(GREETING)
+        socket.write_all(GREETING.as_bytes())
     }
     fn on_data(&mut self, socket: &mut Socket, _data: &[u8]) -> io::Result<()> {
-        socket.write_all(REPLY)
+        socket.write_all(REPLY.as_bytes())
     }
 }
 
@@ -55,11 +55,11 @@ impl Recorder {
 impl Handler for Recorder {
     fn on_connection(&mut self, socket: &mut Socket) -> io::Result<()> {
         self.log.push("connection".into());
-        socket.write_all(self.greeting)
+        socket.write_all(self.greeting.as_bytes())
     }
     fn on_connect(&mut self, socket: &mut Socket) -> io::Result<()> {
         self.log.push("connect".into());
-        socket.write_all(self.greeting)
+        socket.write_all(self.greeting.as_bytes())
     }
     fn on_data(&mut self, _socket: &mut Socket, data: &[u8]) -> io::Result<()> {
         let data = String::from_utf8_lossy(data);
@@ -141,7 +141,7 @@ fn writing_to_a_vanished_peer_is_an_error_not_a_panic() {
     impl Handler for Flooder {
         fn on_data(&mut self, socket: &mut Socket, _data: &[u8]) -> io::Result<()> {
             loop {
-                socket.write_all([0; 64 * 1024])?;
+                socket.write_all(&[0; 64 * 1024])?;
             }
         }
         fn on_error(&mut self, _socket: &Socket, error: &io::Error) {
@@ -250,7 +250,7 @@ fn write_after_end_is_an_error() {
         fn on_connection(&mut self, socket: &mut Socket) -> io::Result<()> {
             socket.end()?;
             socket.end()?; // harmless
-            socket.write_all("too late")
+            socket.write_all(b"too late")
         }
         fn on_error(&mut self, _socket: &Socket, error: &io::Error) {
             let _ = self.0.send(error.to_string());

@@ -1,0 +1,478 @@
+//! The server's machinery: bind, the accept loop, and the thread that
+//! seats each connection and starts its read loop ([`Server::serve`],
+//! [`Server::spawn`]). What each connection's thread runs is in the
+//! [`tcp`](super) module itself; the seats' rules are in `seats`, and
+//! closing a running server in `close`.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io;
+use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use super::close::{lock, Closer, Listening, ServerHandle, Shared};
+use super::seats::{default_max_connections, DropReason, Seats, ADDRESS_SHARE};
+use super::{run, Handler, Opened};
+use crate::wake::wake_up_addr;
+
+/// A bound TCP listener, not yet accepting: Node's `net.Server` between
+/// `listen()` and the first `'connection'`.
+///
+/// Configure it, then start its accept loop with [`serve`](Server::serve) or
+/// [`spawn`](Server::spawn).
+pub struct Server {
+    /// The bound socket. The accept loop takes it; dropping it closes the port.
+    listener: TcpListener,
+    /// What the builder methods set; the accept loop takes it too.
+    config: Config,
+}
+
+/// A listener for the server's `'error'` event.
+type OnError = Box<dyn FnMut(&io::Error) + Send>;
+/// A listener for the server's `'drop'` event.
+type OnDrop = Box<dyn FnMut(SocketAddr, DropReason) + Send>;
+/// A listener for the server's `'close'` event; it runs once, so `FnOnce`.
+type OnClose = Box<dyn FnOnce() + Send>;
+
+/// The server's settings and its own event listeners.
+struct Config {
+    /// Node's `server.maxConnections`; `None` for
+    /// [`default_max_connections`], read when the server starts.
+    max_connections: Option<usize>,
+    /// The most connections one IP address may hold; `None` for an eighth of
+    /// `max_connections`.
+    max_connections_per_ip: Option<usize>,
+    on_error: Option<OnError>,
+    on_drop: Option<OnDrop>,
+    on_close: Option<OnClose>,
+}
+
+/// The listener and the settings; the event listeners, being closures,
+/// show only whether they are set.
+impl fmt::Debug for Server {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let config = &self.config;
+        f.debug_struct("Server")
+            .field("listener", &self.listener)
+            .field("max_connections", &config.max_connections)
+            .field("max_connections_per_ip", &config.max_connections_per_ip)
+            .field("on_error", &config.on_error.is_some())
+            .field("on_drop", &config.on_drop.is_some())
+            .field("on_close", &config.on_close.is_some())
+            .finish()
+    }
+}
+
+impl Server {
+    /// `server.listen(port, host)`: binds the address. When this returns `Ok`
+    /// the port is bound and clients can connect: that is `'listening'`.
+    /// Connections queue in the kernel until the accept loop starts.
+    ///
+    /// # Errors
+    /// What Node reports as the server's `'error'` during `listen`:
+    /// `AddrInUse` (`EADDRINUSE`; `WSAEADDRINUSE` on Windows),
+    /// `PermissionDenied` for a port below 1024 on Linux (macOS since 10.14
+    /// and Windows let anyone bind those, but Windows refuses the ports it
+    /// has reserved the same way), `AddrNotAvailable` for an address this
+    /// machine does not have.
+    pub fn bind(addr: impl ToSocketAddrs) -> io::Result<Server> {
+        Ok(Server {
+            listener: TcpListener::bind(addr)?,
+            config: Config {
+                max_connections: None,
+                max_connections_per_ip: None,
+                on_error: None,
+                on_drop: None,
+                on_close: None,
+            },
+        })
+    }
+
+    /// `server.address()`: the address really bound, with the port the
+    /// kernel chose when you asked for port 0.
+    ///
+    /// # Errors
+    /// As `TcpListener::local_addr`.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// `server.maxConnections`: how many connections may be open at once
+    /// (default [`default_max_connections`], what this process can hold).
+    /// One more is accepted, closed at once and reported to
+    /// [`on_drop`](Server::on_drop) with [`DropReason::ServerFull`]; the open
+    /// ones are not affected.
+    ///
+    /// Each open connection holds a *seat*: a thread, and a descriptor or
+    /// two. A seat is taken when `accept` returns and given back when the
+    /// connection's stream is dropped, just before its `'close'`.
+    pub fn max_connections(mut self, limit: usize) -> Server {
+        self.config.max_connections = Some(limit);
+        self
+    }
+
+    /// How many connections one IP address may hold at once (default: an
+    /// eighth of [`max_connections`](Server::max_connections), at least 1).
+    /// One more from that address is accepted, closed at once and reported
+    /// to [`on_drop`](Server::on_drop) with [`DropReason::AddressFull`],
+    /// while the other seats wait for other clients. Node has no such
+    /// setting; nginx's `limit_conn` and IRC servers' per-host limits are it.
+    ///
+    /// Without it, one client that opens connections and never sends a byte
+    /// takes every seat, and every other client is turned away. Addresses
+    /// are compared whole (an IPv4 client seen by an IPv6 listener, as
+    /// `::ffff:a.b.c.d`, counts as its IPv4 address). Clients behind one NAT
+    /// share an address, and so share its seats.
+    pub fn max_connections_per_ip(mut self, limit: usize) -> Server {
+        self.config.max_connections_per_ip = Some(limit);
+        self
+    }
+
+    /// `server.on('error', f)`: `accept` failed, most often for want of
+    /// descriptors (`EMFILE`, `ENFILE`), which no waiting client can fix. The
+    /// server goes on accepting, after a pause: 5 ms after the first failure,
+    /// twice as long after each further one in a row, at most a second; the
+    /// first connection accepted ends the pauses. So a server out of
+    /// descriptors calls `f` about once a second, not thousands of times.
+    pub fn on_error(mut self, f: impl FnMut(&io::Error) + Send + 'static) -> Server {
+        self.config.on_error = Some(Box::new(f));
+        self
+    }
+
+    /// `server.on('drop', f)`: a connection from this address came in over
+    /// a limit and was closed; the [`DropReason`] says which limit.
+    pub fn on_drop(mut self, f: impl FnMut(SocketAddr, DropReason) + Send + 'static) -> Server {
+        self.config.on_drop = Some(Box::new(f));
+        self
+    }
+
+    /// `server.on('close', f)`: runs once, after [`ServerHandle::close`],
+    /// when the last connection has closed.
+    pub fn on_close(mut self, f: impl FnOnce() + Send + 'static) -> Server {
+        self.config.on_close = Some(Box::new(f));
+        self
+    }
+
+    /// Runs the accept loop until the process ends: `new_handler` makes one
+    /// [`Handler`] for each connection, which then lives on that connection's
+    /// thread. This is `net.createServer(listener)` with `listen()` already
+    /// done.
+    ///
+    /// # Errors
+    /// Only if the server's threads cannot be started.
+    ///
+    /// # Panics
+    /// If `new_handler` or one of the server's own listeners panics (see
+    /// [`ServerHandle::join`]).
+    pub fn serve<H, F>(self, new_handler: F) -> io::Result<()>
+    where
+        H: Handler + Send + 'static,
+        F: FnMut() -> H + Send + 'static,
+    {
+        self.spawn(new_handler)?.join();
+        Ok(())
+    }
+
+    /// Like [`serve`](Server::serve), but runs the accept loop on a thread of
+    /// its own and returns a [`ServerHandle`] to close it with.
+    ///
+    /// # Errors
+    /// If the thread cannot be started, or the listener's address cannot be
+    /// read.
+    pub fn spawn<H, F>(self, new_handler: F) -> io::Result<ServerHandle>
+    where
+        H: Handler + Send + 'static,
+        F: FnMut() -> H + Send + 'static,
+    {
+        let local_addr = self.listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            closing: AtomicBool::new(false),
+            listening: Mutex::new(true),
+            stopped_listening: Condvar::new(),
+            wake_addr: wake_up_addr(local_addr),
+            open: Mutex::new(HashMap::new()),
+            one_closed: Condvar::new(),
+            ending: AtomicBool::new(false),
+        });
+        let mut handle = ServerHandle {
+            local_addr,
+            closer: Closer {
+                shared: Arc::clone(&shared),
+            },
+            thread: None,
+        };
+        // Two threads: one that only accepts, and one that does the rest.
+        let (queue, accepted) = mpsc::channel();
+        let listening = Listening {
+            listener: Some(self.listener),
+            shared,
+        };
+        let shared = Arc::clone(&listening.shared);
+        let accept_thread = thread::Builder::new()
+            .name(format!("accept {local_addr}"))
+            .spawn(move || accept_loop(listening, queue))?;
+        let config = self.config;
+        let server_thread = thread::Builder::new()
+            .name(format!("server {local_addr}"))
+            .spawn(move || serve_connections(accepted, accept_thread, shared, config, new_handler));
+        match server_thread {
+            Ok(thread) => handle.thread = Some(thread),
+            // Stop the accept loop that has nobody to hand connections to.
+            Err(e) => {
+                let _ = handle.close();
+                return Err(e);
+            }
+        }
+        Ok(handle)
+    }
+}
+
+/// What `accept` returned: a connection and its peer's address, or an error.
+type Accepted = io::Result<(TcpStream, SocketAddr)>;
+
+/// The accept loop's pause after its first failed `accept` in a row; each
+/// further failure doubles it, up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(5);
+
+/// The longest pause between two failed `accept`s: how long a server out of
+/// descriptors may take to notice that some have been freed.
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
+
+/// The one accept loop, on a thread that does nothing else: it hands each
+/// connection to [`serve_connections`] and goes straight back to `accept`.
+///
+/// Why a thread of its own: the kernel finishes handshakes by itself and
+/// queues them until `accept` takes them, but that queue is short (`std`
+/// asks `listen` for 128; Node asks for 511), and when it is full Linux and
+/// macOS drop new handshakes, which the client retries only a second or
+/// more later (Windows refuses them). Starting a thread costs tens of
+/// microseconds; a burst of a thousand connects fills the queue faster than
+/// that. So accepting must not wait for anything, and the work of starting
+/// threads happens elsewhere.
+fn accept_loop(listening: Listening, queue: Sender<Accepted>) {
+    // The pause before the next accept; zero while accepts succeed.
+    let mut backoff = Duration::ZERO;
+    while let Some(listener) = &listening.listener {
+        let accepted = listener.accept();
+        if listening.shared.closing.load(Ordering::SeqCst) {
+            // server.close(): this was the wake-up call (or a client that
+            // came after close); stop accepting.
+            break;
+        }
+        let failed = accepted.is_err();
+        if queue.send(accepted).is_err() {
+            break; // nobody serves connections any more
+        }
+        if failed {
+            // Out of descriptors (EMFILE), accept fails again at once, and
+            // keeps failing until connections close: pause, longer after
+            // each failure in a row (as Go's net/http and mini-redis do), so
+            // the loop neither spins a core nor floods the 'error' listener.
+            backoff = (backoff * 2).clamp(FIRST_BACKOFF, MAX_BACKOFF);
+            thread::sleep(backoff);
+        } else {
+            backoff = Duration::ZERO;
+        }
+    }
+    // `listening` is dropped here: the port closes, close() returns.
+}
+
+/// One connection's seat, held by its thread: dropping it gives the seat
+/// back, on every way out of the thread, a panicking handler's too.
+#[derive(Debug)]
+struct Seat {
+    /// The server's seats, shared by the server's thread and every
+    /// connection's.
+    seats: Arc<Mutex<Seats>>,
+    /// The address the seat was taken for.
+    ip: IpAddr,
+}
+
+impl Seat {
+    /// Takes a seat in `seats` for a connection from `ip`, or says why not.
+    fn take(seats: &Arc<Mutex<Seats>>, ip: IpAddr) -> Result<Seat, DropReason> {
+        lock(seats).take(ip)?;
+        Ok(Seat {
+            seats: Arc::clone(seats),
+            ip,
+        })
+    }
+}
+
+impl Drop for Seat {
+    fn drop(&mut self) {
+        lock(&self.seats).release(self.ip);
+    }
+}
+
+/// A served connection's place in the server, held by its thread: its seat,
+/// and its entry in the list of open connections. Dropped just before
+/// `'close'` (or with a panicking handler's thread): the entry goes first,
+/// then the seat.
+struct Admitted {
+    shared: Arc<Shared>,
+    /// Its key in [`Shared::open`].
+    id: u64,
+    _seat: Seat,
+}
+
+impl Admitted {
+    /// Lists `stream` among the open connections, with its `seat`.
+    fn new(shared: &Arc<Shared>, id: u64, stream: &Arc<TcpStream>, seat: Seat) -> Admitted {
+        lock(&shared.open).insert(id, Arc::clone(stream));
+        if shared.ending.load(Ordering::SeqCst) {
+            // end_connections() ran before this one was listed.
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+        Admitted {
+            shared: Arc::clone(shared),
+            id,
+            _seat: seat,
+        }
+    }
+}
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        lock(&self.shared.open).remove(&self.id);
+        self.shared.one_closed.notify_all();
+    }
+}
+
+/// The server's own thread: a thread per connection the accept loop hands
+/// over, the seats, the server's `'error'` and `'drop'`, and, once the
+/// accept loop has stopped and the last connection has ended, its
+/// `'close'`.
+fn serve_connections<H, F>(
+    accepted: Receiver<Accepted>,
+    accept_thread: JoinHandle<()>,
+    shared: Arc<Shared>,
+    mut config: Config,
+    mut new_handler: F,
+) where
+    H: Handler + Send + 'static,
+    F: FnMut() -> H + Send + 'static,
+{
+    let max = config
+        .max_connections
+        .unwrap_or_else(default_max_connections);
+    let max_per_address = config
+        .max_connections_per_ip
+        .unwrap_or((max / ADDRESS_SHARE).max(1));
+    let seats = Arc::new(Mutex::new(Seats::new(max, max_per_address)));
+    // The live connections' threads, kept to be joined before 'close'.
+    // Finished ones are swept out before each new one starts.
+    let mut connections: Vec<JoinHandle<()>> = Vec::new();
+    // The queue ends when the accept loop stops and drops its sender.
+    for (id, accepted) in (0..).zip(accepted) {
+        match accepted {
+            // 'connection': the kernel finished a handshake.
+            Ok((stream, remote)) => {
+                let seat = match Seat::take(&seats, remote.ip()) {
+                    Ok(seat) => seat,
+                    Err(reason) => {
+                        // 'drop': over a limit; close it at once.
+                        drop(stream);
+                        if let Some(on_drop) = &mut config.on_drop {
+                            on_drop(remote, reason);
+                        }
+                        continue;
+                    }
+                };
+                connections.retain(|thread| !thread.is_finished());
+                let stream = Arc::new(stream);
+                let admitted = Admitted::new(&shared, id, &stream, seat);
+                let mut handler = new_handler();
+                let spawned = thread::Builder::new().spawn(move || {
+                    // The error was handler.on_error's to report.
+                    let _ = run(
+                        stream,
+                        remote,
+                        &mut handler,
+                        Opened::Accepted,
+                        Some(admitted),
+                    );
+                });
+                match spawned {
+                    Ok(thread) => connections.push(thread),
+                    // The closure, stream and seat with it, is dropped:
+                    // the connection is closed, unlisted, its seat free.
+                    Err(e) => config.report(&e),
+                }
+            }
+            // The server's 'error': accept failed, for this connection only
+            // (ECONNABORTED) or for now (EMFILE, ENFILE).
+            Err(e) => config.report(&e),
+        }
+    }
+    // The server's 'close': after the accept loop and the last connection.
+    let _ = accept_thread.join();
+    for thread in connections {
+        // A handler that panicked has only ended its own connection.
+        let _ = thread.join();
+    }
+    if let Some(on_close) = config.on_close {
+        on_close();
+    }
+}
+
+impl Config {
+    /// The server's `'error'`, to its listener if it has one.
+    fn report(&mut self, error: &io::Error) {
+        if let Some(on_error) = &mut self.on_error {
+            on_error(error);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tcp::close::{close_listener, WAKE_UP_WAIT};
+    use std::time::Instant;
+
+    /// A loopback port where nothing listens (it did a moment ago).
+    fn closed_port() -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap()
+    }
+
+    #[test]
+    fn close_returns_an_error_when_the_accept_loop_cannot_be_woken() {
+        struct Quiet;
+        impl Handler for Quiet {}
+        let server = Server::bind("127.0.0.1:0")
+            .unwrap()
+            .spawn(|| Quiet)
+            .unwrap();
+        let shared = &server.closer.shared;
+        // The seam: wake a port where nobody listens, as a wrong wake-up
+        // address would.
+        let started = Instant::now();
+        let error = close_listener(shared, closed_port()).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::ConnectionRefused);
+        assert!(started.elapsed() < WAKE_UP_WAIT + Duration::from_secs(1));
+        assert!(*lock(&shared.listening), "still listening");
+        // The right address still closes it, and then closing is harmless.
+        server.close().unwrap();
+        assert!(!*lock(&shared.listening));
+        server.close().unwrap();
+        server.join();
+    }
+
+    #[test]
+    fn a_seat_guard_gives_its_seat_back_when_dropped() {
+        let seats = Arc::new(Mutex::new(Seats::new(1, 1)));
+        let seat = Seat::take(&seats, "192.0.2.1".parse().unwrap()).unwrap();
+        assert_eq!(
+            Seat::take(&seats, "192.0.2.2".parse().unwrap()).err(),
+            Some(DropReason::ServerFull)
+        );
+        drop(seat);
+        assert!(Seat::take(&seats, "192.0.2.2".parse().unwrap()).is_ok());
+    }
+}
