@@ -5,7 +5,7 @@
 //! Every loopback connection std can make comes from 127.0.0.1 (std cannot
 //! bind a client socket before it connects), so these tests show one
 //! address held to its share while seats remain; the unit tests in
-//! `src/tcp.rs` play other addresses.
+//! `src/tcp/` play other addresses.
 
 mod common;
 
