@@ -201,11 +201,17 @@ struct State {
     closed: Condvar,
 }
 
-impl State {
-    /// The loop has dropped its socket: tell whoever waits in `close`.
-    fn mark_closed(&self) {
-        *self.open.lock().unwrap_or_else(PoisonError::into_inner) = false;
-        self.closed.notify_all();
+/// Held by the receive loop's thread: when it is dropped, the loop has
+/// dropped its socket (the port is free), and whoever waits in
+/// [`SocketHandle::close`] is told. A guard, so that this happens on every
+/// way out of the loop, a panicking handler's too: `close` then returns at
+/// once, and [`SocketHandle::join`] passes the panic on.
+struct MarkClosed(Arc<State>);
+
+impl Drop for MarkClosed {
+    fn drop(&mut self) {
+        *self.0.open.lock().unwrap_or_else(PoisonError::into_inner) = false;
+        self.0.closed.notify_all();
     }
 }
 
@@ -379,17 +385,19 @@ impl Socket {
     /// it: a failed `recv_from`, or an `Err` from your
     /// [`Handler::on_message`]. `Ok` means [`close`](Socket::close) stopped it.
     pub fn receive<H: Handler>(self, mut handler: H) -> io::Result<()> {
-        let result = self.receive_loop(&mut handler);
+        // Made before `socket`, so dropped after it, on every way out.
+        let _closed = MarkClosed(Arc::clone(&self.state));
+        let socket = self;
+        let result = socket.receive_loop(&mut handler);
         if let Err(error) = &result {
             // 'error': recv_from or the handler failed.
             handler.on_error(error);
         }
         // 'close': drop the socket first, so the port really is free when
-        // the handler hears of it; then a SocketHandle::close may return.
-        let state = Arc::clone(&self.state);
-        drop(self);
+        // the handler hears of it; then `_closed` lets a
+        // SocketHandle::close return.
+        drop(socket);
         handler.on_close();
-        state.mark_closed();
         result
     }
 

@@ -242,3 +242,57 @@ fn the_udp_handle_has_the_tcp_handles_shape() {
     let joined = panic::catch_unwind(AssertUnwindSafe(|| socket.join()));
     assert!(joined.is_err(), "the panic was swallowed");
 }
+
+/// Issue 22, bug 1: `end_connections` ended the open connections, and then
+/// every connection after them too, for as long as the server ran.
+#[test]
+fn a_server_serves_new_clients_after_end_connections() {
+    struct Greets;
+    impl Handler for Greets {
+        fn on_connection(&mut self, socket: &mut Socket) -> io::Result<()> {
+            socket.write_all(b"hi\n")
+        }
+    }
+    let server = spawn(|| Greets);
+    let mut before = connect(server.local_addr());
+    assert_eq!(read_n(&mut before, 3), b"hi\n");
+    server.closer().end_connections();
+    assert_eq!(read_to_end(&mut before), b"", "the open one is ended");
+    // The server was not closed: a new client is served as before.
+    let mut after = connect(server.local_addr());
+    assert_eq!(read_n(&mut after, 3), b"hi\n");
+    drop(after);
+    server.shutdown(Duration::ZERO).unwrap();
+    server.join();
+}
+
+/// Issue 22, bug 2: two threads calling `close()` at once. The accept loop
+/// closed the port before saying it had stopped, so the second caller's
+/// wake-up could be refused and reported as an error, though the server
+/// closed fine (54 of 500 trials).
+#[test]
+fn two_threads_closing_at_once_both_succeed_500_times() {
+    use std::sync::{Arc, Barrier};
+    struct Quiet;
+    impl Handler for Quiet {}
+    for trial in 0..500 {
+        let server = spawn(|| Quiet);
+        let start = Arc::new(Barrier::new(2));
+        let closers: Vec<_> = (0..2)
+            .map(|_| {
+                let closer = server.closer();
+                let start = Arc::clone(&start);
+                thread::spawn(move || {
+                    start.wait();
+                    closer.close()
+                })
+            })
+            .collect();
+        for closer in closers {
+            if let Err(e) = closer.join().unwrap() {
+                panic!("trial {trial}: a false error: {e}");
+            }
+        }
+        server.join();
+    }
+}

@@ -415,3 +415,36 @@ fn an_err_from_the_handler_is_error_then_close() {
     let error = server.join().expect_err("the handler's error");
     assert_eq!(error.to_string(), "told to fail");
 }
+
+/// Issue 22, bug 3: a handler that panicked left the socket marked open, so
+/// `close()` waited its five seconds and returned `TimedOut`.
+#[test]
+fn after_a_handlers_panic_close_returns_ok_and_join_passes_the_panic_on() {
+    use std::panic::{self, AssertUnwindSafe};
+    struct Fragile(Sender<()>);
+    impl Handler for Fragile {
+        fn on_message(&mut self, _: &Socket, _: &[u8], _: &RemoteInfo) -> io::Result<()> {
+            let _ = self.0.send(());
+            panic!("a bug met by one datagram");
+        }
+    }
+    let (tx, panicking) = mpsc::channel();
+    let server = Socket::bind("127.0.0.1:0")
+        .unwrap()
+        .spawn(Fragile(tx))
+        .unwrap();
+    peer("127.0.0.1:0")
+        .send_to(b"boom", server.local_addr())
+        .unwrap();
+    panicking.recv_timeout(TIMEOUT).unwrap();
+    // The loop is gone: close has nothing to wait for.
+    server.close().expect("close after the handler's panic");
+    // The port is free: the panicking thread dropped its socket.
+    Socket::bind(server.local_addr()).expect("bind the port again");
+    let joined = panic::catch_unwind(AssertUnwindSafe(|| server.join()));
+    let panic = joined.expect_err("the panic was swallowed");
+    assert_eq!(
+        panic.downcast_ref::<&str>(),
+        Some(&"a bug met by one datagram")
+    );
+}

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::io;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -30,9 +30,13 @@ pub(super) struct Shared {
     /// Notified each time a connection leaves `open`: what
     /// [`Closer::shutdown`] waits on.
     pub(super) one_closed: Condvar,
-    /// Set by [`Closer::end_connections`]: a connection that was accepted
-    /// before `close()` but starts only now is ended at once too.
-    pub(super) ending: AtomicBool,
+    /// How many connections `accept` has returned: the number the next one
+    /// gets.
+    pub(super) accepted: AtomicU64,
+    /// Set by [`Closer::end_connections`] to `accepted` as it was then: a
+    /// connection numbered below it was accepted before, so it is ended even
+    /// if it is listed in `open` only later. Those accepted after are served.
+    pub(super) ended_before: AtomicU64,
 }
 
 /// A lock that survives a panic elsewhere: the data behind these mutexes is a
@@ -43,7 +47,10 @@ pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// The listener while the accept loop runs. Dropping it, on every way out of
 /// the loop, closes the port and only then tells `close()`, so that a
-/// `connect` after `close()` returns is refused.
+/// `connect` after `close()` returns is refused. It holds the `listening`
+/// lock while it closes the port: a second `close()` then sees either the
+/// port open (and its wake-up connects) or the flag cleared, never a closed
+/// port with the flag still set (its wake-up would be refused).
 pub(super) struct Listening {
     /// `Some` until dropped: taken in `drop` so the port closes first.
     pub(super) listener: Option<TcpListener>,
@@ -52,8 +59,9 @@ pub(super) struct Listening {
 
 impl Drop for Listening {
     fn drop(&mut self) {
+        let mut listening = lock(&self.shared.listening);
         drop(self.listener.take());
-        *lock(&self.shared.listening) = false;
+        *listening = false;
         self.shared.stopped_listening.notify_all();
     }
 }
@@ -198,15 +206,20 @@ impl Closer {
     /// which wakes its thread's blocking `read`, so its handler hears
     /// `'end'` (or `'error'`) and `'close'`. Node's HTTP server calls this
     /// `closeAllConnections()`; a `net.Server` leaves it to you
-    /// (`socket.destroy()` on each socket you kept). Connections accepted
-    /// before [`close`](Closer::close) that start later are ended too.
+    /// (`socket.destroy()` on each socket you kept). It ends every
+    /// connection `accept` has returned so far, those not started yet too;
+    /// it does not close the server, which goes on serving the clients that
+    /// come after (call [`close`](Closer::close) first for that).
     ///
     /// On Linux and macOS the shutdown wakes the blocked `read` at once. On
     /// Windows it does not (Winsock does not promise it): the client is sent
     /// FIN, and the connection's thread ends when the client closes, or when
     /// the connection's idle timeout ([`Socket::set_timeout`](super::Socket::set_timeout)) fires.
     pub fn end_connections(&self) {
-        self.shared.ending.store(true, Ordering::SeqCst);
+        let accepted = self.shared.accepted.load(Ordering::SeqCst);
+        self.shared
+            .ended_before
+            .fetch_max(accepted, Ordering::SeqCst);
         for stream in lock(&self.shared.open).values() {
             // NotConnected only means it was closing anyway.
             let _ = stream.shutdown(Shutdown::Both);

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::io;
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
@@ -196,7 +196,8 @@ impl Server {
             wake_addr: wake_up_addr(local_addr),
             open: Mutex::new(HashMap::new()),
             one_closed: Condvar::new(),
-            ending: AtomicBool::new(false),
+            accepted: AtomicU64::new(0),
+            ended_before: AtomicU64::new(0),
         });
         let mut handle = ServerHandle {
             local_addr,
@@ -231,8 +232,9 @@ impl Server {
     }
 }
 
-/// What `accept` returned: a connection and its peer's address, or an error.
-type Accepted = io::Result<(TcpStream, SocketAddr)>;
+/// What `accept` returned: a connection, numbered in the order accepted,
+/// and its peer's address; or an error.
+type Accepted = io::Result<(u64, TcpStream, SocketAddr)>;
 
 /// The accept loop's pause after its first failed `accept` in a row; each
 /// further failure doubles it, up to [`MAX_BACKOFF`].
@@ -264,6 +266,10 @@ fn accept_loop(listening: Listening, queue: Sender<Accepted>) {
             break;
         }
         let failed = accepted.is_err();
+        let accepted = accepted.map(|(stream, remote)| {
+            let id = listening.shared.accepted.fetch_add(1, Ordering::SeqCst);
+            (id, stream, remote)
+        });
         if queue.send(accepted).is_err() {
             break; // nobody serves connections any more
         }
@@ -324,8 +330,9 @@ impl Admitted {
     /// Lists `stream` among the open connections, with its `seat`.
     fn new(shared: &Arc<Shared>, id: u64, stream: &Arc<TcpStream>, seat: Seat) -> Admitted {
         lock(&shared.open).insert(id, Arc::clone(stream));
-        if shared.ending.load(Ordering::SeqCst) {
-            // end_connections() ran before this one was listed.
+        if id < shared.ended_before.load(Ordering::SeqCst) {
+            // end_connections() ran after accept returned this one, and
+            // before it was listed.
             let _ = stream.shutdown(Shutdown::Both);
         }
         Admitted {
@@ -368,10 +375,10 @@ fn serve_connections<H, F>(
     // Finished ones are swept out before each new one starts.
     let mut connections: Vec<JoinHandle<()>> = Vec::new();
     // The queue ends when the accept loop stops and drops its sender.
-    for (id, accepted) in (0..).zip(accepted) {
+    for accepted in accepted {
         match accepted {
             // 'connection': the kernel finished a handshake.
-            Ok((stream, remote)) => {
+            Ok((id, stream, remote)) => {
                 let seat = match Seat::take(&seats, remote.ip()) {
                     Ok(seat) => seat,
                     Err(reason) => {
