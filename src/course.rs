@@ -8,6 +8,9 @@
 //! (`../examples/tcp_server.rs`, `02-tcp.md`) work there, in the repository,
 //! rather than in these pages.
 //!
+//! Before them, [`rust`]: every feature of Rust the chapters use, where it
+//! first appears, and where the Rust Book explains it.
+//!
 //! 1. [`ch1_sockets`]: sockets and the layers.
 //! 2. [`ch2_tcp`]: a TCP server and client.
 //! 3. [`ch3_events`]: the events of a server and of a connection.
@@ -19,7 +22,11 @@
 //!
 //! Appendices: [`errata`], every bug of the documents' snippets, and what
 //! the compiler says about its Rust twin; [`sources`], the two documents'
-//! snippets exactly as they print them.
+//! snippets and sentences exactly as they print them; [`glossary`], the
+//! words of networking and of the course.
+
+#[doc = include_str!("../docs/rust.md")]
+pub mod rust {}
 
 #[doc = include_str!("../docs/01-sockets.md")]
 pub mod ch1_sockets {}
@@ -45,6 +52,9 @@ pub mod ch6_beyond {}
 #[doc = include_str!("../docs/sources.md")]
 pub mod sources {}
 
+#[doc = include_str!("../docs/glossary.md")]
+pub mod glossary {}
+
 #[doc = include_str!("../docs/workshop.md")]
 pub mod workshop {}
 
@@ -55,6 +65,9 @@ pub mod workshop {}
 pub mod zh_cn {
     #[doc = include_str!("../docs/zh-CN/README.md")]
     pub mod front_page {}
+
+    #[doc = include_str!("../docs/zh-CN/rust.md")]
+    pub mod rust {}
 
     #[doc = include_str!("../docs/zh-CN/01-sockets.md")]
     pub mod ch1_sockets {}
@@ -79,6 +92,9 @@ pub mod zh_cn {
 
     #[doc = include_str!("../docs/zh-CN/sources.md")]
     pub mod sources {}
+
+    #[doc = include_str!("../docs/zh-CN/glossary.md")]
+    pub mod glossary {}
 
     #[doc = include_str!("../docs/zh-CN/workshop.md")]
     pub mod workshop {}
