@@ -9,13 +9,17 @@
 //! snippet also listens for the server's `'close'` (`Server closed`); like
 //! the snippet, this server never closes, so stop it with Ctrl-C.
 //!
+//! Flood control (the room's rule 6): `--flood-rate BYTES` a second per
+//! client, after `--flood-burst BYTES` (the library's defaults, 1 MiB/s
+//! after 256 KiB, unless given); `--flood-rate off` turns it off.
+//!
 //! Run: `cargo run --example chat_server [-- --host HOST --port PORT]`, then
 //! `cargo run --example chat_client` in two more terminals.
 
 mod common;
 
 use common::{fail, Args, OrExit};
-use netcourse::chat::Room;
+use netcourse::chat::{Limits, Room};
 use netcourse::tcp::{Handler, Server, Socket};
 use std::io;
 
@@ -39,7 +43,7 @@ impl Handler for Log {
 fn main() {
     let mut args = Args::parse(8080);
     // let sockets = []
-    let room = Room::new();
+    let room = Room::with_limits(flood_control(&mut args));
     let server = match Server::bind(args.addr()) {
         Ok(server) => server,
         Err(err) => {
@@ -67,4 +71,24 @@ fn main() {
     server
         .serve(move || room.handler_with(Log))
         .or_exit("cannot start the server");
+}
+
+/// The room's limits with `--flood-rate BYTES|off` and `--flood-burst
+/// BYTES`, where given.
+fn flood_control(args: &mut Args) -> Limits {
+    let mut limits = Limits::default();
+    match args.flag::<String>("--flood-rate").as_deref() {
+        None => {}
+        Some("off") => limits = limits.flood_rate(None),
+        Some(rate) => {
+            let rate = rate.parse().or_exit(format!(
+                "bad --flood-rate '{rate}' (want bytes a second, or off)"
+            ));
+            limits = limits.flood_rate(Some(rate));
+        }
+    }
+    match args.flag("--flood-burst") {
+        Some(burst) => limits.flood_burst(burst),
+        None => limits,
+    }
 }

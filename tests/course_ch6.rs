@@ -25,7 +25,7 @@ impl Handler for Joined {
 /// The graceful shutdown: stop accepting, tell everyone, give them `grace`
 /// to leave, end whoever is left. (Then `join` waits for `'close'`.)
 fn shut_down(server: &ServerHandle, room: &Room, grace: Duration) -> io::Result<()> {
-    room.broadcast(b"server closing\n")?;
+    room.broadcast(b"server closing\n");
     server.shutdown(grace)
 }
 

@@ -198,10 +198,7 @@ fn every_handle_is_debug_and_a_rooms_limits_are_every_clones() {
 
     // Limits are the room's, not the clone's; a zero write timeout is a
     // choice (no patience at all), not a panic.
-    let room = Room::with_limits(Limits {
-        write_timeout: Duration::ZERO,
-        ..Limits::default()
-    });
+    let room = Room::with_limits(Limits::default().write_timeout(Duration::ZERO));
     assert_eq!(room.clone().limits(), room.limits());
     assert!(debug(&room).starts_with("Room"));
 }
