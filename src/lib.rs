@@ -42,8 +42,8 @@
 //!    how `close` wakes a blocked receive loop.
 //! 5. [The chat room](course::ch5_chat): doc B's room, one list behind an
 //!    `Arc<Mutex<..>>` and what the compiler says without it, lines, one
-//!    order for everyone, backpressure and eviction, the endless line,
-//!    poisoning.
+//!    order for everyone, SendQs, eviction and flood control, the endless
+//!    line, poisoning.
 //! 6. [Beyond the documents](course::ch6_beyond): what a thread per
 //!    connection costs, measured against Node and a plain `std::net` floor;
 //!    when to use async Rust; `127.0.0.1` or `0.0.0.0`; graceful shutdown.

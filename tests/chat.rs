@@ -187,8 +187,11 @@ fn two_thousand_clients_come_and_go_and_every_thread_ends() {
 
     // One client stays for the whole churn and checks that only whole
     // lines reach it: a relayed fragment would merge with the next line.
+    // It says when it has every clean line: a client that ends its side
+    // leaves the room, and what the room still held for it is dropped.
     let watcher = connect(addr);
     joined(&events, 1);
+    let (heard_all, all_heard) = mpsc::channel();
     let watching = {
         let mut reader = BufReader::new(watcher.try_clone().unwrap());
         thread::spawn(move || {
@@ -201,6 +204,9 @@ fn two_thousand_clients_come_and_go_and_every_thread_ends() {
                 );
                 assert_eq!(line.matches("clean").count(), 1, "{line:?}");
                 count += 1;
+                if count == THREADS * CYCLES / 4 {
+                    let _ = heard_all.send(());
+                }
                 line.clear();
             }
             count
@@ -243,6 +249,9 @@ fn two_thousand_clients_come_and_go_and_every_thread_ends() {
         }
     }
     assert_eq!(room.len(), 1);
+    all_heard
+        .recv_timeout(TIMEOUT)
+        .expect("the watcher heard every clean line");
     watcher.shutdown(Shutdown::Write).unwrap();
     assert_eq!(watching.join().unwrap(), THREADS * CYCLES / 4);
     closed(&events, &watcher);

@@ -25,7 +25,8 @@ const DRAIN_LIMIT: usize = 1024 * 1024;
 ///   client off (below).
 /// - `'end'` and `'close'`: [`Room::leave`]. An unfinished last line is
 ///   dropped: without its `\n` there is no telling whether the client died
-///   mid-line.
+///   mid-line. So is what the room still held for the client: it ended
+///   its side, and is leaving.
 ///
 /// Each event is then passed on to the listener of
 /// [`Room::handler_with`]. Dropping the handler (a panic in the listener
