@@ -11,8 +11,9 @@ mod common;
 use common::room::{
     closed, closed_addr, end_and_expect_nothing_more, joined, next, read_lines, serve, Event,
 };
-use common::{connect, read_to_end, TIMEOUT};
+use common::{connect, read_n, read_to_end, TIMEOUT};
 use netcourse::chat::{Limits, Room};
+use netcourse::tcp::{Handler, Server, Socket};
 use std::collections::HashSet;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpStream};
@@ -378,50 +379,127 @@ fn lines_are_relayed_byte_for_byte_and_never_in_pieces() {
     end_and_expect_nothing_more(c);
 }
 
+/// Line `seq` of [`fill_sendq`]: its number, then filler, 1,000 bytes.
+fn numbered(seq: usize) -> Vec<u8> {
+    let mut line = format!("{seq:05} ").into_bytes();
+    line.resize(999, b'x');
+    line.push(b'\n');
+    line
+}
+
+/// The rooms of the rule 7 tests: SendQs that hold everything, a write
+/// timeout too long to matter.
+fn patient_room() -> Room {
+    Room::with_limits(
+        Limits::default()
+            .max_sendq(64 * 1024 * 1024)
+            .write_timeout(Duration::from_secs(600)),
+    )
+}
+
+/// How many lines [`fill_sendq`] sends: 6 MB, more than the kernel
+/// buffers of a client that does not read hold.
+const FILL: usize = 6_000;
+
+/// Fills the SendQ of every client of the room that is not reading: the
+/// talker sends [`FILL`] numbered lines, one at a time, each once the
+/// witness has it, so that each is a queued line of its own (thousands of
+/// them, more than one write of the room's writer takes). When this
+/// returns, every line is in every SendQ.
+fn fill_sendq(talker: &mut TcpStream, witness: &TcpStream) {
+    let mut witness = BufReader::new(witness.try_clone().unwrap());
+    let mut got = Vec::new();
+    for seq in 0..FILL {
+        talker.write_all(&numbered(seq)).unwrap();
+        got.clear();
+        witness.read_until(b'\n', &mut got).unwrap();
+        assert!(got == numbered(seq), "the witness heard {got:?}");
+    }
+}
+
+/// Checks that `heard` is every [`fill_sendq`] line, whole and in order,
+/// then `last`.
+fn every_line_then(heard: &[u8], last: &[u8]) {
+    let lines = heard.strip_suffix(last).unwrap_or_else(|| {
+        let last = String::from_utf8_lossy(last);
+        panic!("{last:?} is not at the end of {} bytes", heard.len())
+    });
+    assert_eq!(lines.len(), FILL * 1000, "lines were cut or lost");
+    for (seq, got) in lines.chunks(1000).enumerate() {
+        assert!(got == numbered(seq), "line {seq} cut or out of order");
+    }
+}
+
 #[test]
 fn the_too_long_notice_comes_after_whole_lines_then_fin() {
     // Rule 7: what the room says to one client goes through its SendQ.
     // The client reads nothing until it has sent its too-long line, so
-    // that its SendQ holds lines and its writer is stuck inside one when
-    // the notice is queued: a notice written past the queue would be lost
-    // (the socket takes nothing) or land inside a line.
-    const LINE: usize = 60 * 1024;
-    const LINES: usize = 100; // 6 MB: more than the kernel buffers hold
-    let room = Room::with_limits(
-        Limits::default()
-            .max_sendq(64 * 1024 * 1024)
-            .write_timeout(Duration::from_secs(600))
-            .flood_rate(Some(16 * 1024 * 1024)),
-    );
+    // that its SendQ holds lines and its writer is inside them when the
+    // notice is queued: a notice written past the queue would come before
+    // some of them, or inside one, or not at all.
+    let room = patient_room();
     let (server, events) = serve(&room);
     let mut told = connect(server.local_addr());
     let witness = connect(server.local_addr());
     let mut talker = connect(server.local_addr());
     joined(&events, 3);
-
-    let line = |seq: usize| format!("{seq:03}{}\n", "x".repeat(LINE - 4)).into_bytes();
-    let witnessing = read_lines(&witness, LINES);
-    for seq in 0..LINES {
-        talker.write_all(&line(seq)).unwrap();
-    }
-    // Every line is in the room's SendQs once the witness has them all.
-    assert_eq!(witnessing.join().unwrap().len(), LINES);
+    fill_sendq(&mut talker, &witness);
 
     told.write_all(&[b'y'; 64 * 1024 + 1]).unwrap();
-    let heard = read_to_end(&mut told);
-    // Whole lines, in order, as many as the room had for it...
-    let notice = b"error: line longer than 65536 bytes\n";
-    let lines = heard
-        .strip_suffix(notice)
-        .unwrap_or_else(|| panic!("no notice at the end of {} bytes", heard.len()));
-    assert_eq!(lines.len() % LINE, 0, "a line was cut");
-    for (seq, got) in lines.chunks(LINE).enumerate() {
-        assert!(got == line(seq), "line {seq} cut or out of order");
-    }
-    assert_eq!(lines.len() / LINE, LINES);
-    // ... then the notice, then FIN (read_to_end returned).
+    // Every line, then the notice, then FIN (read_to_end returned).
+    every_line_then(
+        &read_to_end(&mut told),
+        b"error: line longer than 65536 bytes\n",
+    );
     let addr = told.local_addr().unwrap();
     drop(told);
     assert_eq!(closed_addr(&events, addr), Some(io::ErrorKind::InvalidData));
     assert_eq!(room.len(), 2);
+}
+
+/// A listener that answers every chunk its client sends with `ack`, as a
+/// program adds its own listener with `handler_with`, and tells the test
+/// once its write has returned.
+struct Ack(mpsc::Sender<()>);
+
+impl Handler for Ack {
+    fn on_data(&mut self, socket: &mut Socket, _data: &[u8]) -> io::Result<()> {
+        socket.write_all(b"ack\n")?;
+        let _ = self.0.send(());
+        Ok(())
+    }
+}
+
+#[test]
+fn a_listeners_writes_go_through_the_sendq_behind_the_rooms_lines() {
+    // Rule 7, for what a program writes: the room and the listener write
+    // to the same socket, and only the room's writer may. As in the test
+    // above, the client's SendQ holds lines when the listener writes.
+    let room = patient_room();
+    let (ack, acks) = mpsc::channel();
+    let server = Server::bind("127.0.0.1:0")
+        .unwrap()
+        .max_connections_per_ip(usize::MAX)
+        .spawn({
+            let room = room.clone();
+            move || room.handler_with(Ack(ack.clone()))
+        })
+        .unwrap();
+    let mut acked = connect(server.local_addr());
+    let witness = connect(server.local_addr());
+    let mut talker = connect(server.local_addr());
+    while room.len() < 3 {
+        thread::yield_now();
+    }
+    fill_sendq(&mut talker, &witness);
+
+    // One chunk: the room relays it, and the listener answers it. The
+    // answer joins the SendQ: the listener's write returns while the client
+    // still reads nothing (written past the queue, it would wait for the
+    // client, whose socket is full).
+    acked.write_all(b"hi\n").unwrap();
+    acks.recv_timeout(TIMEOUT)
+        .expect("the listener's write returned without waiting for the client");
+    every_line_then(&read_n(&mut acked, FILL * 1000 + 4), b"ack\n");
+    end_and_expect_nothing_more(acked);
 }

@@ -5,7 +5,7 @@
 
 use super::{FloodControl, LineBuffer, PeerId, Room};
 use crate::tcp::{Handler, Socket};
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
@@ -70,18 +70,15 @@ impl<L> ChatHandler<L> {
         }
     }
 
-    /// The line-too-long path: tell (through the SendQ, so the notice comes
-    /// after whole lines and never inside one), end, drain (see the type's
-    /// docs), leave, and return the error that closes the connection.
+    /// The line-too-long path: tell, end, drain (see the type's docs),
+    /// leave, and return the error that closes the connection. The socket's
+    /// write and end go through the member's SendQ (rule 7): the notice
+    /// comes after whole lines, never inside one, and FIN after it.
     fn cut_off(&mut self, socket: &mut Socket, error: io::Error) -> io::Error {
-        if let Some(id) = self.id {
-            // Best effort: these fail if the client is gone already; then
-            // nobody is listening.
-            let _ = self
-                .room
-                .send_to(id, format!("error: {error}\n").as_bytes());
-            self.room.end(id);
-        }
+        // Best effort: these fail if the client is gone already; then
+        // nobody is listening.
+        let _ = writeln!(socket, "error: {error}");
+        let _ = socket.end();
         drain(
             socket.stream(),
             DRAIN_LIMIT,
@@ -96,7 +93,10 @@ impl<L: Handler> Handler for ChatHandler<L> {
     // 'connection': sockets.push(socket). Join first, so that the listener
     // hears of a client that is in the room already.
     fn on_connection(&mut self, socket: &mut Socket) -> io::Result<()> {
-        self.id = Some(self.room.join(socket.stream())?);
+        let id = self.room.join(socket.stream())?;
+        self.id = Some(id);
+        // Rule 7: from now on the socket's writes go through the SendQ.
+        socket.member = Some((self.room.clone(), id));
         self.listener.on_connection(socket)
     }
 

@@ -65,6 +65,7 @@
 //! open at once ([`DropReason`]); `close.rs` stops a running server
 //! ([`ServerHandle`], [`Closer`]).
 
+use crate::chat::{PeerId, Room};
 use std::io::{self, BufRead, BufReader, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::Arc;
@@ -207,6 +208,13 @@ pub struct Socket<'a> {
     allow_half_open: bool,
     /// What [`Socket::set_timeout`] set: the read loop's idle timeout.
     timeout: Option<Duration>,
+    /// The chat room this connection is a member of, and its id there, set
+    /// by [`ChatHandler`](crate::chat::ChatHandler) when it joins: while the
+    /// member is in the room, [`write`](Socket#impl-Write-for-Socket<'_>)
+    /// and [`end`](Socket::end) go through its SendQ, behind the room's
+    /// lines, so that the room's writer stays the socket's only writer (the
+    /// room's rule 7). Once it has left, they are the socket's own again.
+    pub(crate) member: Option<(Room, PeerId)>,
 }
 
 impl<'a> Socket<'a> {
@@ -220,6 +228,7 @@ impl<'a> Socket<'a> {
             destroyed: false,
             allow_half_open: false,
             timeout: None,
+            member: None,
         }
     }
 
@@ -236,6 +245,12 @@ impl<'a> Socket<'a> {
             return Ok(());
         }
         self.ended = true;
+        // In a chat room: FIN once the room's writer has written the rest.
+        if let Some((room, id)) = &self.member {
+            if room.end(*id).is_some() {
+                return Ok(());
+            }
+        }
         match self.stream.shutdown(Shutdown::Write) {
             // Closed both ways already: the peer's FIN came, and ours went
             // (from a clone of the stream on another thread), or the peer
@@ -362,6 +377,11 @@ impl<'a> Socket<'a> {
 /// peer has not taken the bytes within that time (`TimedOut`: it is not
 /// reading). [`bytes_written`](Socket::bytes_written) counts what went out
 /// before the error.
+///
+/// On a connection in a [`chat::Room`](crate::chat::Room), a write does not
+/// touch the stream: it joins the member's SendQ, behind the lines the room
+/// queued for it, and returns at once, as Node's does (`bytes_written`
+/// counts it then); it fails if that takes the SendQ past its cap.
 impl Write for Socket<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         if self.ended {
@@ -369,6 +389,14 @@ impl Write for Socket<'_> {
                 io::ErrorKind::BrokenPipe,
                 "write after end()",
             ));
+        }
+        // In a chat room: into the member's SendQ, behind the room's lines.
+        if let Some((room, id)) = &self.member {
+            if let Some(queued) = room.send_to(*id, buf) {
+                queued?;
+                self.bytes_written += buf.len() as u64;
+                return Ok(buf.len());
+            }
         }
         let mut stream = self.stream;
         let n = stream.write(buf).map_err(|e| match e.kind() {
