@@ -472,7 +472,8 @@ const ATTRIBUTIONS: [&str; 3] = ["文档", "原文", "原话"];
 ///
 /// - a quote block (`> ...`): each line, after its `>`;
 /// - a table column headed "doc A says" (or its translation, "which
-///   means") or "文档 A 原文": its cells;
+///   means"), "the transcript says", "文档 A 原文" or "运行记录...": its
+///   cells, or the code spans in them;
 /// - in the English edition, a run of words with Chinese in it (code spans
 ///   aside: `` `连接断开` `` is a program's output, not a quote);
 /// - in the Chinese edition, a quotation (`“...”`, `「...」`) in a sentence
@@ -498,26 +499,38 @@ pub fn quotes(block: &Block, edition: Edition, page: &str) -> Vec<Range<usize>> 
         Kind::Table | Kind::Prose => {
             if block.kind == Kind::Table {
                 let header = text.split('\n').next().unwrap_or("");
-                let columns: Vec<usize> = cells(header)
+                // (column, whether only its code spans quote: a transcript's
+                // column holds notes too)
+                let columns: Vec<(usize, bool)> = cells(header)
                     .into_iter()
                     .enumerate()
-                    .filter(|(_, cell)| {
-                        let name = &header[cell.clone()];
-                        ["says", "which means", "原文"]
-                            .iter()
-                            .any(|h| name.contains(h))
+                    .filter_map(|(i, cell)| {
+                        let name = &header[cell];
+                        let transcript = name.contains("transcript") || name.contains("运行记录");
+                        let quoting = ["says", "which means", "原文"].iter().any(|h| name.contains(h));
+                        (quoting || transcript).then_some((i, transcript))
                     })
-                    .map(|(i, _)| i)
                     .collect();
                 let mut at = 0;
                 for (n, row) in text.split('\n').enumerate() {
                     if n >= 2 {
                         for (i, cell) in cells(row).into_iter().enumerate() {
                             let content = row[cell.clone()].trim();
-                            if columns.contains(&i) && !content.is_empty() {
-                                let start =
-                                    at + cell.start + row[cell.clone()].find(content).unwrap();
+                            let Some(&(_, code_only)) = columns.iter().find(|(c, _)| *c == i) else {
+                                continue;
+                            };
+                            if content.is_empty() {
+                                continue;
+                            }
+                            let start = at + cell.start + row[cell.clone()].find(content).unwrap();
+                            // A cell that quotes in code spans (`客户端连接`, then
+                            // a note) quotes only what is in them.
+                            let code = code_spans(content);
+                            if code.is_empty() && !code_only {
                                 found.push(start..start + content.len());
+                            }
+                            for span in code {
+                                found.push(start + span.start + 1..start + span.end - 1);
                             }
                         }
                     }
