@@ -46,7 +46,9 @@ fn appendix(edition: Edition) -> String {
 
 /// A quote as compared: without Markdown's escapes and code marks.
 fn plain(text: &str) -> String {
-    text.replace("\\[", "[").replace("\\]", "]").replace('`', "")
+    text.replace("\\[", "[")
+        .replace("\\]", "]")
+        .replace('`', "")
 }
 
 /// The pieces of a quote to look for: cut at `...`, `…` and `……`, each
@@ -103,7 +105,10 @@ fn every_quote_of_the_documents_is_in_the_appendix() {
         }
     }
     assert!(missing.is_empty(), "\n{}", missing.join("\n"));
-    assert!(checked > 50, "only {checked} quotes found: is the search broken?");
+    assert!(
+        checked > 50,
+        "only {checked} quotes found: is the search broken?"
+    );
     println!("quotes: {checked} quoted spans, every one in its edition's appendix");
 }
 

@@ -507,7 +507,9 @@ pub fn quotes(block: &Block, edition: Edition, page: &str) -> Vec<Range<usize>> 
                     .filter_map(|(i, cell)| {
                         let name = &header[cell];
                         let transcript = name.contains("transcript") || name.contains("运行记录");
-                        let quoting = ["says", "which means", "原文"].iter().any(|h| name.contains(h));
+                        let quoting = ["says", "which means", "原文"]
+                            .iter()
+                            .any(|h| name.contains(h));
                         (quoting || transcript).then_some((i, transcript))
                     })
                     .collect();
@@ -516,7 +518,8 @@ pub fn quotes(block: &Block, edition: Edition, page: &str) -> Vec<Range<usize>> 
                     if n >= 2 {
                         for (i, cell) in cells(row).into_iter().enumerate() {
                             let content = row[cell.clone()].trim();
-                            let Some(&(_, code_only)) = columns.iter().find(|(c, _)| *c == i) else {
+                            let Some(&(_, code_only)) = columns.iter().find(|(c, _)| *c == i)
+                            else {
                                 continue;
                             };
                             if content.is_empty() {
