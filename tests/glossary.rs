@@ -125,7 +125,7 @@ const TERMS: &[Term] = &[
     Term {
         id: "sendq",
         en: &["SendQ", "SendQs", "outbox", "outboxes", "pen", "pens"],
-        zh: &["发送队列", "SendQ", "发件箱", "写权"],
+        zh: &["发送队列", "SendQ", "发件箱", "写入权"],
     },
     Term {
         id: "backpressure",
