@@ -93,9 +93,9 @@ fn own_words(page: &Page) -> Vec<(usize, String)> {
     let mut fence: Option<String> = None;
     for (n, line) in text.lines().enumerate() {
         let trimmed = line.trim_start();
-        if trimmed.starts_with("```") {
+        if let Some(info) = trimmed.strip_prefix("```") {
             fence = match fence {
-                None => Some(trimmed[3..].trim().to_string()),
+                None => Some(info.trim().to_string()),
                 Some(_) => None,
             };
             continue;
