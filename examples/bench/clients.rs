@@ -17,7 +17,7 @@ const PATIENCE: Duration = Duration::from_secs(30);
 /// A client connection with [`PATIENCE`] on its reads and writes, and
 /// without Nagle's algorithm: the client sends small messages back to back
 /// and must not add a delayed-ACK wait of its own to what it measures.
-fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
+pub fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
     let stream = TcpStream::connect(addr)?;
     stream.set_nodelay(true)?;
     stream.set_read_timeout(Some(PATIENCE))?;
@@ -26,7 +26,9 @@ fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
 }
 
 /// A thread with a small stack: the client runs up to two thousand of them.
-fn spawn<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> io::Result<JoinHandle<T>> {
+pub fn spawn<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> io::Result<JoinHandle<T>> {
     thread::Builder::new().stack_size(128 * 1024).spawn(f)
 }
 
@@ -639,7 +641,7 @@ impl Span {
 }
 
 /// A client thread's result; a panic in it is a bug in the benchmark.
-fn join<T>(thread: JoinHandle<io::Result<T>>) -> io::Result<T> {
+pub fn join<T>(thread: JoinHandle<io::Result<T>>) -> io::Result<T> {
     thread
         .join()
         .unwrap_or_else(|_| Err(io::Error::other("a client thread panicked")))

@@ -24,6 +24,12 @@
 //!   room every 2 s while another floods it with 8 MB; meanwhile one client
 //!   pings another every 50 ms: the pings' latency (p50, p99, max) and how
 //!   many were lost. Not part of `all`: it runs for its M seconds.
+//! - `pacing`, `flood`, `memory`, `notice`: the chat room's own rules,
+//!   against netcourse alone (see `room.rs`). Not part of `all`.
+//!
+//! With flood control (the chat room's default, 1 MiB/s per client after
+//! 256 KiB), `stall` and `abuse` go at the flood-control rate: 10 MB
+//! through the room takes about 10 s.
 //!
 //! Each scenario runs against netcourse's server and against a minimal
 //! hand-written `std::net` server doing the same job (the floor: the system
@@ -41,6 +47,7 @@
 mod common;
 
 mod clients;
+mod room;
 mod servers;
 
 use common::{fail, OrExit};
@@ -54,9 +61,10 @@ use std::time::Duration;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if let [flag, kind] = &args[..] {
+    if let [flag, kind, limits @ ..] = &args[..] {
         if flag == "--serve" {
-            servers::serve(kind).or_exit(format_args!("server {kind}"));
+            let chat = servers::chat_options(limits).or_exit("server flags");
+            servers::serve(kind, chat).or_exit(format_args!("server {kind}"));
             return;
         }
     }
@@ -72,8 +80,9 @@ fn main() {
         "conns" => &["conns"],
         "stall" => &["stall"],
         "abuse" => &["abuse"],
+        "pacing" | "flood" | "memory" | "notice" => &[],
         other => fail(format!(
-            "no scenario called {other} (echo, chat, udp, conns, stall, abuse, all)"
+            "no scenario called {other} (echo, chat, udp, conns, stall, abuse, pacing, flood, memory, notice, all)"
         )),
     };
     println!(
@@ -85,6 +94,15 @@ fn main() {
         for size in options.sizes(scenario) {
             run(scenario, size, &options).or_exit(scenario);
         }
+    }
+    // The chat room's own scenarios, against netcourse alone.
+    let runs = options.runs;
+    match options.scenario.as_str() {
+        "pacing" => room::pacing(runs).or_exit("pacing"),
+        "flood" => room::flood(runs).or_exit("flood"),
+        "memory" => room::memory_scenario(options.quick).or_exit("memory"),
+        "notice" => room::notice(if options.quick { 4 } else { 40 }).or_exit("notice"),
+        _ => {}
     }
 }
 
@@ -132,7 +150,7 @@ impl Options {
                     options.scenario = scenario.to_string()
                 }
                 other => fail(format!(
-                    "unexpected '{other}'; usage: bench echo|chat|udp|conns|stall|abuse|all [--clients N] \
+                    "unexpected '{other}'; usage: bench echo|chat|udp|conns|stall|abuse|pacing|flood|memory|notice|all [--clients N] \
                      [--messages M] [--runs R] [--node] [--addr HOST:PORT] [--quick]"
                 )),
             }
@@ -211,6 +229,13 @@ impl Figures {
         values[values.len() / 2]
     }
 
+    /// The lowest and the highest of a figure's runs.
+    fn spread(&self, target: usize, figure: usize) -> (f64, f64) {
+        let values = self.runs[target].1.iter().map(|run| run[figure]);
+        let low = values.clone().fold(f64::INFINITY, f64::min);
+        (low, values.fold(f64::NEG_INFINITY, f64::max))
+    }
+
     /// The table: medians, then netcourse's first figure as a ratio of the
     /// others' (higher is better for the first figure of every scenario but
     /// `conns`, where each is a time or a size).
@@ -220,12 +245,21 @@ impl Figures {
             print!("{name:>16}");
         }
         println!();
-        for (target, (who, _)) in self.runs.iter().enumerate() {
+        for (target, (who, runs)) in self.runs.iter().enumerate() {
             print!("  {:<12}", who.name());
             for figure in 0..self.names.len() {
                 print!("{:>16}", format_figure(self.median(target, figure)));
             }
             println!();
+            if runs.len() > 1 {
+                print!("  {:<12}", "  spread");
+                for figure in 0..self.names.len() {
+                    let (low, high) = self.spread(target, figure);
+                    let range = format!("{}-{}", format_figure(low), format_figure(high));
+                    print!("{range:>16}");
+                }
+                println!();
+            }
         }
         if self.runs.len() > 1 && self.runs[0].0 == Target::Netcourse {
             for (target, (who, _)) in self.runs.iter().enumerate().skip(1) {

@@ -7,7 +7,7 @@
 //! doc A's TCP server (greet, then `你好` for each chunk), doc B's chat
 //! relay, doc A's UDP server (counting datagrams).
 
-use netcourse::chat::Room;
+use netcourse::chat::{Limits, Room};
 use netcourse::tcp::{self, Server, Socket};
 use netcourse::udp::{self, RemoteInfo};
 use std::io::{self, Read, Write};
@@ -24,8 +24,9 @@ pub const REPLY: &[u8] = "你好".as_bytes();
 
 /// Runs the server `kind` until the process is killed. It prints
 /// `listening on ADDR` on stderr once bound, and the UDP servers print
-/// `received N` on stdout every 100 ms.
-pub fn serve(kind: &str) -> io::Result<()> {
+/// `received N` on stdout every 100 ms. `limits` is the netcourse chat
+/// room's: the library's defaults unless a scenario changes them.
+pub fn serve(kind: &str, chat: ChatOptions) -> io::Result<()> {
     match kind {
         "echo-netcourse" => {
             let server = one_address(Server::bind("127.0.0.1:0")?);
@@ -34,10 +35,14 @@ pub fn serve(kind: &str) -> io::Result<()> {
         }
         "echo-raw" => raw_echo(),
         "chat-netcourse" => {
-            let room = Room::new();
+            let room = Room::with_limits(chat.limits);
             let server = one_address(Server::bind("127.0.0.1:0")?);
             eprintln!("listening on {}", server.local_addr()?);
-            server.serve(move || room.handler())
+            if chat.report_closes {
+                server.serve(move || room.handler_with(ReportClose(None)))
+            } else {
+                server.serve(move || room.handler())
+            }
         }
         "chat-raw" => raw_chat(),
         "udp-netcourse" => {
@@ -155,4 +160,66 @@ fn report_every_100ms() -> Arc<AtomicU64> {
         println!("received {}", reported.load(Ordering::Relaxed));
     });
     count
+}
+
+/// How a scenario wants netcourse's chat server: the room's limits (the
+/// library's defaults unless changed), and whether to print each
+/// connection's close.
+pub struct ChatOptions {
+    pub limits: Limits,
+    pub report_closes: bool,
+}
+
+/// The chat server's options from the flags after `--serve KIND`:
+/// `--flood-rate BYTES|off`, `--max-room-sendq BYTES`, `--report-closes`.
+pub fn chat_options(flags: &[String]) -> io::Result<ChatOptions> {
+    let bad = |what: &str| io::Error::new(io::ErrorKind::InvalidInput, format!("bad {what}"));
+    let mut options = ChatOptions {
+        limits: Limits::default(),
+        report_closes: false,
+    };
+    let mut flags = flags.iter();
+    while let Some(flag) = flags.next() {
+        if flag == "--report-closes" {
+            options.report_closes = true;
+            continue;
+        }
+        let value = flags.next().ok_or_else(|| bad(flag))?;
+        let limits = options.limits;
+        options.limits = match (flag.as_str(), value.as_str()) {
+            ("--flood-rate", "off") => limits.flood_rate(None),
+            ("--flood-rate", rate) => limits.flood_rate(Some(rate.parse().map_err(|_| bad(flag))?)),
+            ("--max-room-sendq", bytes) => {
+                limits.max_room_sendq(bytes.parse().map_err(|_| bad(flag))?)
+            }
+            _ => return Err(bad(flag)),
+        };
+    }
+    Ok(options)
+}
+
+/// A listener that prints `closed ADDR MICROS` on stdout when a chat
+/// connection closes (MICROS: the wall clock, in microseconds since the
+/// Unix epoch, which the benchmark's client shares), so that a scenario
+/// knows when each client was evicted.
+struct ReportClose(Option<std::net::SocketAddr>);
+
+impl tcp::Handler for ReportClose {
+    fn on_connection(&mut self, socket: &mut Socket) -> io::Result<()> {
+        self.0 = Some(socket.remote_addr());
+        Ok(())
+    }
+    fn on_close(&mut self, _had_error: bool) {
+        if let Some(addr) = self.0 {
+            println!("closed {addr} {}", unix_micros());
+        }
+    }
+}
+
+/// The wall clock in microseconds since the Unix epoch: the one clock the
+/// benchmark and its servers, separate processes, both read.
+pub fn unix_micros() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_micros())
 }
