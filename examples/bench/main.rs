@@ -254,8 +254,12 @@ impl Figures {
             if runs.len() > 1 {
                 print!("  {:<12}", "  spread");
                 for figure in 0..self.names.len() {
-                    let (low, high) = self.spread(target, figure);
-                    let range = format!("{}-{}", format_figure(low), format_figure(high));
+                    let range = match self.spread(target, figure) {
+                        (low, high) if low.is_finite() && high.is_finite() => {
+                            format!("{}-{}", format_figure(low), format_figure(high))
+                        }
+                        _ => "-".into(),
+                    };
                     print!("{range:>16}");
                 }
                 println!();

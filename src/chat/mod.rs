@@ -51,9 +51,9 @@
 //!    the turn and writes to it itself, outside the lock, in one short
 //!    attempt (the socket's write timeout, a few milliseconds at most).
 //!    Whatever the socket did not take stays queued, and the member gets a
-//!    *writer thread* of its own, which writes its SendQ, lingers a while
-//!    for more, and ends. A room where nobody is behind has no writer
-//!    threads. (`Room::write_once`, `Room::write_for`)
+//!    *writer thread* of its own, which writes its SendQ until it is empty,
+//!    and ends. A room where nobody is behind has no writer threads.
+//!    (`Room::write_once`, `Room::write_for`)
 //! 3. **The SendQ cap.** A member's SendQ is counted in line bytes plus
 //!    [`ENTRY_OVERHEAD`] per queued line (the memory it really holds), and
 //!    a member whose SendQ a line would take past [`Limits::max_sendq`] is

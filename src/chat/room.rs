@@ -9,8 +9,8 @@ use std::io::{self, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::thread::{self, Thread};
-use std::time::{Duration, Instant};
+use std::thread;
+use std::time::Duration;
 
 /// The one short write a sender makes to a member whose writing turn it
 /// took (rule 2): the socket's write timeout (`SO_SNDTIMEO`) while no
@@ -22,12 +22,6 @@ use std::time::{Duration, Instant};
 /// documentation of `SO_SNDTIMEO`), so there the member is evicted: see
 /// [`took`].
 const ONE_WRITE: Duration = Duration::from_millis(1);
-
-/// How long a writer thread waits for more lines once its member's SendQ
-/// is empty, before it gives the turn back and ends. A busy room keeps its
-/// writers instead of starting a thread for every burst; an idle
-/// connection has none.
-const LINGER: Duration = Duration::from_millis(500);
 
 /// A member's identity in a [`Room`]: the number [`Room::join`] gave it.
 ///
@@ -52,27 +46,16 @@ struct Member {
     stream: Arc<TcpStream>,
     /// What the room holds for it, in the room's order.
     sendq: SendQ,
-    /// Who holds its writing turn.
-    writer: Writer,
+    /// Whether someone holds its writing turn (rule 2): only the holder
+    /// writes to its socket, so two writes never interleave, and lines go
+    /// out in their SendQ's order. The turn is held exactly while the SendQ
+    /// holds something: by the sender that queued the first line, for one
+    /// short write, then, if that did not take everything, by the member's
+    /// writer thread, until the SendQ is empty.
+    writing: bool,
     /// Set by [`Room::end`]: it hears nothing said after, and its writer
     /// sends FIN once its SendQ is empty (Node's `socket.end()`).
     ended: bool,
-}
-
-/// Who holds a member's writing turn (rule 2). Only the holder writes to
-/// the member's socket, so two writes never interleave, and lines go out
-/// in their SendQ's order. The turn is held exactly while the SendQ holds
-/// something, and for a writer thread's linger.
-#[derive(Debug)]
-enum Writer {
-    /// Nobody: its SendQ is empty. The next line's sender takes the turn.
-    Free,
-    /// A thread that looks at the SendQ again before it gives the turn
-    /// back: a sender making its one short write, or a writer thread.
-    Busy,
-    /// Its writer thread, asleep until more lines come (for at most
-    /// [`LINGER`]): a sender that queues a line wakes it.
-    Waiting(Thread),
 }
 
 impl Member {
@@ -81,7 +64,7 @@ impl Member {
             id,
             stream: Arc::new(stream),
             sendq: SendQ::default(),
-            writer: Writer::Free,
+            writing: false,
             ended: false,
         }
     }
@@ -217,14 +200,10 @@ impl Room {
         };
         let member = members.remove(index);
         drop(members);
-        // Rule 8: off the lock, the member's SendQ is dropped, and its
-        // writer, if it has one, is woken to end.
-        match &member.writer {
-            Writer::Free => {}
-            Writer::Busy => {
-                let _ = member.stream.shutdown(Shutdown::Write);
-            }
-            Writer::Waiting(thread) => thread.unpark(),
+        // Rule 8: off the lock, the member's SendQ is dropped, and the
+        // write in progress to it, if any, ended.
+        if member.writing {
+            let _ = member.stream.shutdown(Shutdown::Write);
         }
         true
     }
@@ -297,16 +276,9 @@ impl Room {
         let index = find(&members, id)?;
         let member = &mut members[index];
         member.ended = true;
-        let fin_now = match &member.writer {
-            // Nothing waits for it: FIN now.
-            Writer::Free => Some(Arc::clone(&member.stream)),
-            // Its writer sends FIN once the SendQ is empty.
-            Writer::Busy => None,
-            Writer::Waiting(thread) => {
-                thread.unpark();
-                None
-            }
-        };
+        // Nothing waits for it: FIN now. Otherwise the holder of its turn
+        // sends FIN once the SendQ is empty.
+        let fin_now = (!member.writing).then(|| Arc::clone(&member.stream));
         drop(members);
         if let Some(stream) = fin_now {
             let _ = stream.shutdown(Shutdown::Write);
@@ -335,16 +307,11 @@ impl Room {
         // order senders took the lock.
         let mut turns: Vec<Turn> = Vec::new();
         for member in members.iter_mut().filter(|member| to(member)) {
-            let was_empty = member.sendq.is_empty();
             member.sendq.push(Arc::clone(&line));
-            match &member.writer {
-                // Rule 2: nobody writes to it; this thread takes the turn.
-                Writer::Free => {
-                    member.writer = Writer::Busy;
-                    turns.push((member.id, Arc::clone(&member.stream)));
-                }
-                Writer::Waiting(thread) if was_empty => thread.unpark(),
-                _ => {}
+            // Rule 2: nobody writes to it; this thread takes the turn.
+            if !member.writing {
+                member.writing = true;
+                turns.push((member.id, Arc::clone(&member.stream)));
             }
         }
         let evicted_any = evicted.iter().any(&to);
@@ -382,9 +349,9 @@ impl Room {
             let member = &mut members[index];
             member.sendq.took(n);
             if !member.sendq.is_empty() {
-                writers.push((id, stream)); // the turn stays Busy, for it
+                writers.push((id, stream)); // the turn goes to it
             } else {
-                member.writer = Writer::Free;
+                member.writing = false;
                 if member.ended {
                     fins.push(stream);
                 }
@@ -417,9 +384,8 @@ impl Room {
     }
 
     /// A member's writer thread (rules 2 and 5): writes its SendQ, at most
-    /// [`MAX_SLICES`](super::sendq) lines a write, outside the lock, until
-    /// it is empty and has stayed empty for [`LINGER`]; then gives the
-    /// turn back and ends. Ends at once when the member leaves or is
+    /// 1,024 lines a write, outside the lock, until it is empty; then gives
+    /// the turn back and ends. Ends at once when the member leaves or is
     /// evicted.
     ///
     /// While it holds the turn, the socket's write timeout is the room's
@@ -431,7 +397,6 @@ impl Room {
         // SO_SNDTIMEO cannot be zero: a zero write timeout is one short write.
         let _ = stream.set_write_timeout(Some(limits.write_timeout.max(ONE_WRITE)));
         let mut batch = Vec::new();
-        let mut idle_since = None::<Instant>;
         loop {
             // Under the lock: the next lines, or the end of the turn.
             let mut members = self.members();
@@ -439,31 +404,19 @@ impl Room {
                 return; // it left, or was evicted
             };
             let member = &mut members[index];
-            member.writer = Writer::Busy;
             if member.sendq.is_empty() {
-                let idle = *idle_since.get_or_insert_with(Instant::now);
-                let left = LINGER.saturating_sub(idle.elapsed());
-                if member.ended || left.is_zero() {
-                    // Give the turn back, with the short write timeout
-                    // that a sender's write expects (a setting, not I/O:
-                    // it never waits for the peer).
-                    let _ = stream.set_write_timeout(Some(ONE_WRITE));
-                    member.writer = Writer::Free;
-                    let fin = member.ended;
-                    drop(members);
-                    if fin {
-                        let _ = stream.shutdown(Shutdown::Write);
-                    }
-                    return;
-                }
-                member.writer = Writer::Waiting(thread::current());
+                // Give the turn back, with the short write timeout that a
+                // sender's write expects (a setting, not I/O: it never
+                // waits for the peer).
+                let _ = stream.set_write_timeout(Some(ONE_WRITE));
+                member.writing = false;
+                let fin = member.ended;
                 drop(members);
-                // Woken by a sender with more, by a leave or an end, or by
-                // the time: look again.
-                thread::park_timeout(left);
-                continue;
+                if fin {
+                    let _ = stream.shutdown(Shutdown::Write);
+                }
+                return;
             }
-            idle_since = None;
             let sent = member.sendq.front(&mut batch);
             drop(members);
 
@@ -603,16 +556,10 @@ fn let_go(members: MutexGuard<'_, Vec<Member>>, evicted: Vec<Member>) {
     drop(members);
     for member in evicted {
         let stream = Arc::clone(&member.stream);
-        let waiting = match &member.writer {
-            Writer::Waiting(thread) => Some(thread.clone()),
-            _ => None,
-        };
-        drop(member); // and its SendQ
-                      // Already closed, if it reset; either way it ends.
+        // Its SendQ first, then its connection: the lock is free for both.
+        drop(member);
+        // Already closed, if it reset; either way it ends.
         let _ = stream.shutdown(Shutdown::Both);
-        if let Some(writer) = waiting {
-            writer.unpark();
-        }
     }
 }
 
