@@ -21,9 +21,10 @@
 //!    async Rust, which address to bind, graceful shutdown.
 //!
 //! Appendices: [`errata`], every bug of the documents' snippets, and what
-//! the compiler says about its Rust twin; [`sources`], the two documents'
-//! snippets and sentences exactly as they print them; [`glossary`], the
-//! words of networking and of the course.
+//! the compiler says about its Rust twin; [`room_history`], the chat
+//! room's designs that lost, and the measurements that decided; [`sources`],
+//! the two documents' snippets and sentences exactly as they print them;
+//! [`glossary`], the words of networking and of the course.
 
 #[doc = include_str!("../docs/rust.md")]
 pub mod rust {}
@@ -48,6 +49,9 @@ pub mod ch5_chat {}
 
 #[doc = include_str!("../docs/errata.md")]
 pub mod errata {}
+
+#[doc = include_str!("../docs/room-history.md")]
+pub mod room_history {}
 
 #[doc = include_str!("../docs/06-beyond.md")]
 pub mod ch6_beyond {}
@@ -93,6 +97,9 @@ pub mod zh_cn {
 
     #[doc = include_str!("../docs/zh-CN/errata.md")]
     pub mod errata {}
+
+    #[doc = include_str!("../docs/zh-CN/room-history.md")]
+    pub mod room_history {}
 
     #[doc = include_str!("../docs/zh-CN/sources.md")]
     pub mod sources {}
