@@ -5,7 +5,10 @@
 //! `Server error : MSG` if listening or accepting a connection fails (a port
 //! in use: that line, then the one-line error on stderr), and `Server drop :
 //! ADDR (WHY)` for a connection over the server's limits (`--max-connections
-//! N`, `--max-per-ip N`); a flood of either prints one line a second. The
+//! N`, `--max-per-ip N`), or one that gave its seat to a newcomer; a flood
+//! of either prints one line a second. A client silent for `--idle` seconds
+//! (120 unless given, 0 for never) is disconnected, so that silent clients
+//! do not keep their seats for ever. The
 //! snippet also listens for the server's `'close'` (`Server closed`); like
 //! the snippet, this server never closes, so stop it with Ctrl-C.
 //!
@@ -22,15 +25,26 @@ use common::{fail, Args, OrExit};
 use netcourse::chat::{Limits, Room};
 use netcourse::tcp::{Handler, Server, Socket};
 use std::io;
+use std::time::Duration;
 
-/// The snippet's own listeners on each connection; the room's work
-/// (`sockets.push`, the relay, `sockets.splice`) is done by the room's handler.
-struct Log;
+/// The snippet's own listeners on each connection, and the idle timer the
+/// snippet leaves out; the room's work (`sockets.push`, the relay,
+/// `sockets.splice`) is done by the room's handler.
+struct Log {
+    /// How long the client may stay silent; `None` for ever.
+    idle: Option<Duration>,
+}
 
 impl Handler for Log {
-    // 'connection'
-    fn on_connection(&mut self, _socket: &mut Socket) -> io::Result<()> {
+    // 'connection', and the client's idle timer (socket.setTimeout(idle)).
+    fn on_connection(&mut self, socket: &mut Socket) -> io::Result<()> {
         common::println("Got a new connection");
+        socket.set_timeout(self.idle)
+    }
+
+    // 'timeout': silent for too long; destroy() frees its seat now.
+    fn on_timeout(&mut self, socket: &mut Socket) -> io::Result<()> {
+        socket.destroy();
         Ok(())
     }
 
@@ -42,6 +56,7 @@ impl Handler for Log {
 
 fn main() {
     let mut args = Args::parse(8080);
+    let idle = args.idle();
     // let sockets = []
     let room = Room::with_limits(flood_control(&mut args));
     let server = match Server::bind(args.addr()) {
@@ -63,13 +78,15 @@ fn main() {
             common::println_limited("Server drop", format!("Server drop : {addr} ({why})"))
         })
         .on_close(|| common::println("Server closed"));
-    let server = args.seats(server); // --max-connections, --max-per-ip
+    // --max-connections, --max-per-ip; the room keeps a clone of each
+    // member's stream, so a member holds two descriptors.
+    let server = args.seats(server, idle).descriptors_per_connection(2);
     eprintln!(
         "listening on {}",
         server.local_addr().or_exit("local address")
     );
     server
-        .serve(move || room.handler_with(Log))
+        .serve(move || room.handler_with(Log { idle }))
         .or_exit("cannot start the server");
 }
 

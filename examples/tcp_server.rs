@@ -59,7 +59,7 @@ fn main() {
     let server = Server::bind(args.addr())
         .or_exit(format_args!("cannot listen on {}:{}", args.host, args.port));
     let server = args
-        .seats(server)
+        .seats(server, idle)
         .on_drop(|addr, why| {
             common::println_limited("Server drop", format!("Server drop : {addr} ({why})"))
         })

@@ -5,6 +5,8 @@
 mod common;
 
 use common::{assert_fails_cleanly, connect, read_n, read_to_end, run, Running};
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 /// A1's greeting.
@@ -28,6 +30,90 @@ fn net_server_ends_a_connection_silent_for_its_idle_time() {
     assert_eq!(read_to_end(&mut client), "哈哈哈我是一个测试".as_bytes());
     assert_eq!(server.line(), "服务创建");
     assert_eq!(server.line(), "客户端链接");
+}
+
+/// The lockout of issue 22, small: silent clients hold every seat (24, from
+/// the one address a test can connect from), then a client that talks. It
+/// is greeted and answered, in the seat of the client heard from least
+/// recently, which is ended and named in the server's `'drop'` line.
+#[test]
+fn tcp_server_greets_a_talker_though_silent_clients_hold_every_seat() {
+    let limits = ["--max-connections", "24", "--max-per-ip", "25"];
+    let server = Running::server("tcp_server", &limits);
+    let addr = server.addr.unwrap();
+    assert_eq!(server.line(), "server bound");
+    let mut silent: Vec<TcpStream> = (0..24)
+        .map(|_| {
+            let mut client = connect(addr);
+            assert_eq!(read_n(&mut client, HELLO.len()), HELLO);
+            client
+        })
+        .collect();
+
+    let mut talker = connect(addr);
+    assert_eq!(read_n(&mut talker, HELLO.len()), HELLO);
+    talker.write_all(b"hello").unwrap();
+    assert_eq!(read_n(&mut talker, "你好".len()), "你好".as_bytes());
+
+    let first = silent[0].local_addr().unwrap();
+    assert_eq!(
+        server.line(),
+        format!("Server drop : {first} (idle longest: its seat went to a newcomer)")
+    );
+    let mut rest = Vec::new();
+    let _ = silent[0].read_to_end(&mut rest); // FIN, or a reset
+    assert_eq!(rest, b"");
+    silent.clear();
+}
+
+/// The same for the chat room: 24 silent members, then a listener and a
+/// talker; the talker's line reaches the listener.
+#[test]
+fn chat_server_relays_a_talker_though_silent_clients_hold_every_seat() {
+    let limits = ["--max-connections", "24", "--max-per-ip", "26"];
+    let server = Running::server("chat_server", &limits);
+    let addr = server.addr.unwrap();
+    // Connects a member; returns it once the server has it in the room,
+    // with the seats given up for it, as the server's `'drop'` lines say.
+    let member = || {
+        let client = connect(addr);
+        let mut drops = Vec::new();
+        loop {
+            let line = server.line();
+            if line == "Got a new connection" {
+                return (client, drops);
+            }
+            if let Some(drop) = line.strip_prefix("Server drop : ") {
+                drops.push(drop.to_string());
+            }
+        }
+    };
+    let silent: Vec<TcpStream> = (0..24)
+        .map(|_| {
+            let (client, drops) = member();
+            assert_eq!(drops, Vec::<String>::new());
+            client
+        })
+        .collect();
+    let (mut listener, drops) = member();
+    let first = silent[0].local_addr().unwrap();
+    assert_eq!(
+        drops,
+        [format!(
+            "{first} (idle longest: its seat went to a newcomer)"
+        )]
+    );
+    // The next 'drop' line would come a second later (at most one a
+    // second): the ends of the first two members show who gave way.
+    let (mut talker, _) = member();
+    talker.write_all(b"hello, room\n").unwrap();
+    assert_eq!(read_n(&mut listener, 12), b"hello, room\n");
+    let mut silent = silent;
+    for client in &mut silent[..2] {
+        let mut rest = Vec::new();
+        let _ = client.read_to_end(&mut rest); // FIN, or a reset
+        assert_eq!(rest, b"");
+    }
 }
 
 #[test]
@@ -185,16 +271,17 @@ mod linux {
         seen
     }
 
-    /// Under `ulimit -n 64` the server sizes its seats to fit (16, and 2 for
-    /// one address), refuses the rest with one line a second, and serves
-    /// again once the clients leave.
+    /// Under `ulimit -n 256` the server sizes its seats to fit (256 less the
+    /// 82 it keeps for the rest: 174, and 21 for one address), refuses the
+    /// rest from that address with one line a second, and serves again once
+    /// the clients leave.
     #[test]
     fn short_of_descriptors_the_server_refuses_in_one_line_a_second() {
-        let mut server = Shelled::start("ulimit -n 64;", "tcp_server", &[]);
+        let mut server = Shelled::start("ulimit -n 256;", "tcp_server", &[]);
         let stdout = server.stdout();
         assert_eq!(stdout.recv_timeout(TIMEOUT).unwrap().1, "server bound");
 
-        let share: Vec<TcpStream> = (0..2).map(|_| greeted(server.addr)).collect();
+        let share: Vec<TcpStream> = (0..21).map(|_| greeted(server.addr)).collect();
         let start = Instant::now();
         for _ in 0..38 {
             // Dropped at once: the client reads EOF.
@@ -244,6 +331,51 @@ mod linux {
         let mut back = greeted(server.addr);
         back.write_all(b"hello").unwrap();
         assert_eq!(read_n(&mut back, "你好".len()), "你好".as_bytes());
+    }
+
+    /// A connect flood under `ulimit -n 128`: 46 seats, all open to the one
+    /// address a test has, and 1,000 connections from 4 threads at once.
+    /// The accept loop hands connections over through a bounded queue, so
+    /// those accepted but not yet seated hold at most 34 descriptors; with
+    /// the seats and the seats being given up, the server never runs out,
+    /// and no `accept` fails. With an unbounded hand-off, the accept loop
+    /// outran the thread that seats and starts connections, and `accept`
+    /// failed with `EMFILE`. Then a client that talks is served.
+    #[test]
+    fn a_connect_flood_never_runs_the_server_out_of_descriptors() {
+        let limits = ["--max-per-ip", "1000"];
+        let mut server = Shelled::start("ulimit -n 128;", "tcp_server", &limits);
+        let stdout = server.stdout();
+        assert_eq!(stdout.recv_timeout(TIMEOUT).unwrap().1, "server bound");
+        let addr = server.addr;
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                thread::spawn(move || {
+                    (0..250)
+                        .map(|_| TcpStream::connect_timeout(&addr, TIMEOUT).expect("connect"))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let flood: Vec<TcpStream> = threads
+            .into_iter()
+            .flat_map(|thread| thread.join().unwrap())
+            .collect();
+
+        let mut talker = greeted(addr);
+        talker.write_all(b"hello").unwrap();
+        assert_eq!(read_n(&mut talker, "你好".len()), "你好".as_bytes());
+        talker.shutdown(Shutdown::Write).unwrap();
+        assert_eq!(read_to_end(&mut talker), b"");
+        // Its 'end' is printed after every line the flood caused.
+        loop {
+            let (_, line) = stdout.recv_timeout(TIMEOUT).expect("a line");
+            assert!(!line.starts_with("Server error"), "{line}");
+            if line == "连接断开" {
+                break;
+            }
+        }
+        drop(flood);
     }
 
     /// A stdout nobody reads: the connections' lines are dropped, not

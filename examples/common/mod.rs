@@ -94,8 +94,11 @@ impl Args {
 
     /// The server's seats from `--max-connections N` (all clients) and
     /// `--max-per-ip N` (one address), where given; otherwise the library's
-    /// defaults, sized from what the process may open.
-    pub fn seats(&mut self, server: Server) -> Server {
+    /// defaults, sized from what the process may open. And `idle` (see
+    /// [`idle`](Args::idle)) as the server's write timeout, so that a client
+    /// that stops reading is ended as one that stops sending is.
+    pub fn seats(&mut self, server: Server, idle: Option<Duration>) -> Server {
+        let server = server.write_timeout(idle);
         let server = match self.flag("--max-connections") {
             Some(max) => server.max_connections(max),
             None => server,

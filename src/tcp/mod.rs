@@ -76,8 +76,9 @@ mod seats;
 mod server;
 
 pub use close::{Closer, ServerHandle};
+use seats::Activity;
 pub use seats::{default_max_connections, DropReason, FALLBACK_MAX_CONNECTIONS};
-pub use server::Server;
+pub use server::{Server, DEFAULT_WRITE_TIMEOUT};
 
 /// How many bytes one `read` may return, so the most one `'data'` event
 /// carries: 64 KiB, as Node reads. A connection allocates this buffer only
@@ -215,6 +216,9 @@ pub struct Socket<'a> {
     /// lines, so that the room's writer stays the socket's only writer (the
     /// room's rule 7). Once it has left, they are the socket's own again.
     pub(crate) member: Option<(Room, PeerId)>,
+    /// Set when a write waited its whole write timeout: the read loop then
+    /// fires `'timeout'` and closes the connection.
+    write_timed_out: bool,
 }
 
 impl<'a> Socket<'a> {
@@ -229,6 +233,7 @@ impl<'a> Socket<'a> {
             allow_half_open: false,
             timeout: None,
             member: None,
+            write_timed_out: false,
         }
     }
 
@@ -399,16 +404,27 @@ impl Write for Socket<'_> {
             }
         }
         let mut stream = self.stream;
-        let n = stream.write(buf).map_err(|e| match e.kind() {
-            // SO_SNDTIMEO expired with nothing sent; say what that means.
-            io::ErrorKind::WouldBlock => io::Error::new(
-                io::ErrorKind::TimedOut,
-                "write timed out: the peer is not reading",
-            ),
-            _ => e,
-        })?;
-        self.bytes_written += n as u64;
-        Ok(n)
+        match stream.write(buf) {
+            Ok(n) => {
+                self.bytes_written += n as u64;
+                Ok(n)
+            }
+            // SO_SNDTIMEO expired with nothing sent (WouldBlock on Unix,
+            // TimedOut on Windows): say what that means.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                self.write_timed_out = true;
+                Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "write timed out: the peer is not reading",
+                ))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -433,10 +449,26 @@ fn run<H: Handler>(
     remote: SocketAddr,
     handler: &mut H,
     opened: Opened,
+    activity: Option<&Activity>,
     admitted: impl Sized,
 ) -> io::Result<()> {
     let mut socket = Socket::new(&stream, remote);
-    let result = read_loop(&mut socket, handler, opened);
+    let mut result = read_loop(&mut socket, handler, opened, activity);
+    if result.is_err() && activity.is_some_and(Activity::is_reclaimed) {
+        // A newcomer took this connection's seat, and the server shut the
+        // stream down: that, not the failed write it caused, is why.
+        result = Err(Activity::reclaimed_error());
+    } else if socket.write_timed_out
+        && matches!(&result, Err(e) if e.kind() == io::ErrorKind::TimedOut)
+    {
+        // 'timeout': a write waited its whole write timeout and the peer
+        // took nothing, which Node counts as idle as a silent read. The
+        // handler hears it as it hears an idle read; then the connection
+        // closes, since the write was cut off mid-way and nothing after it
+        // would make sense to the peer.
+        result = handler.on_timeout(&mut socket);
+        socket.destroy();
+    }
     if let Err(error) = &result {
         // 'error': a read, a write or the handler failed.
         handler.on_error(&socket, error);
@@ -451,7 +483,16 @@ fn run<H: Handler>(
     result
 }
 
-fn read_loop<H: Handler>(socket: &mut Socket, handler: &mut H, opened: Opened) -> io::Result<()> {
+/// The events of one connection, from its first to the last before
+/// `'close'`. A server's connection brings its `activity`: the loop tells
+/// it of every `'data'`, and ends the connection when a newcomer has taken
+/// its seat.
+fn read_loop<H: Handler>(
+    socket: &mut Socket,
+    handler: &mut H,
+    opened: Opened,
+    activity: Option<&Activity>,
+) -> io::Result<()> {
     match opened {
         // 'connection': accept() handed us this stream.
         Opened::Accepted => handler.on_connection(socket)?,
@@ -464,7 +505,12 @@ fn read_loop<H: Handler>(socket: &mut Socket, handler: &mut H, opened: Opened) -
     };
     while !socket.destroyed {
         let waiting_since = Instant::now();
-        match reader.read() {
+        let read = reader.read();
+        if activity.is_some_and(Activity::is_reclaimed) {
+            // The server shut the stream down to wake this read.
+            return Err(Activity::reclaimed_error());
+        }
+        match read {
             // 'end': the peer sent FIN; read() returned 0.
             Ok([]) => {
                 handler.on_end(socket)?;
@@ -478,6 +524,9 @@ fn read_loop<H: Handler>(socket: &mut Socket, handler: &mut H, opened: Opened) -
             Ok(data) => {
                 let n = data.len();
                 socket.bytes_read += n as u64;
+                if let Some(activity) = activity {
+                    activity.heard();
+                }
                 handler.on_data(socket, data)?;
                 reader.consume(n);
             }
@@ -584,6 +633,7 @@ pub fn connect<H: Handler>(addr: impl ToSocketAddrs, mut handler: H) -> io::Resu
         remote,
         &mut handler,
         Opened::Connected,
+        None,
         (),
     )
 }

@@ -7,15 +7,17 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::io;
-use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use super::close::{lock, Closer, Listening, ServerHandle, Shared};
-use super::seats::{default_max_connections, DropReason, Seats, ADDRESS_SHARE};
+use super::seats::{
+    default_max_connections, Activity, DropReason, Reclaimed, Seats, ACCEPT_QUEUE, ADDRESS_SHARE,
+};
 use super::{run, Handler, Opened};
 use crate::wake::wake_up_addr;
 
@@ -46,6 +48,10 @@ struct Config {
     /// The most connections one IP address may hold; `None` for an eighth of
     /// `max_connections`.
     max_connections_per_ip: Option<usize>,
+    /// Descriptors each connection holds, for the default `max_connections`.
+    descriptors_per_connection: usize,
+    /// `SO_SNDTIMEO` on every accepted socket, set before `'connection'`.
+    write_timeout: Option<Duration>,
     on_error: Option<OnError>,
     on_drop: Option<OnDrop>,
     on_close: Option<OnClose>,
@@ -60,6 +66,11 @@ impl fmt::Debug for Server {
             .field("listener", &self.listener)
             .field("max_connections", &config.max_connections)
             .field("max_connections_per_ip", &config.max_connections_per_ip)
+            .field(
+                "descriptors_per_connection",
+                &config.descriptors_per_connection,
+            )
+            .field("write_timeout", &config.write_timeout)
             .field("on_error", &config.on_error.is_some())
             .field("on_drop", &config.on_drop.is_some())
             .field("on_close", &config.on_close.is_some())
@@ -85,6 +96,8 @@ impl Server {
             config: Config {
                 max_connections: None,
                 max_connections_per_ip: None,
+                descriptors_per_connection: 1,
+                write_timeout: Some(DEFAULT_WRITE_TIMEOUT),
                 on_error: None,
                 on_drop: None,
                 on_close: None,
@@ -103,13 +116,19 @@ impl Server {
 
     /// `server.maxConnections`: how many connections may be open at once
     /// (default [`default_max_connections`], what this process can hold).
-    /// One more is accepted, closed at once and reported to
-    /// [`on_drop`](Server::on_drop) with [`DropReason::ServerFull`]; the open
-    /// ones are not affected.
     ///
-    /// Each open connection holds a *seat*: a thread, and a descriptor or
-    /// two. A seat is taken when `accept` returns and given back when the
+    /// Each open connection holds a *seat*: a thread, and its descriptors.
+    /// A seat is taken when `accept` returns and given back when the
     /// connection's stream is dropped, just before its `'close'`.
+    ///
+    /// Node refuses one more connection. This server gives it the seat of
+    /// the open connection heard from least recently, so that silent
+    /// connections, however many and from however many addresses, cannot
+    /// lock out a client that talks: that connection is ended (its handler
+    /// hears `'error'`, `ConnectionAborted`, then `'close'`) and reported to
+    /// [`on_drop`](Server::on_drop) with [`DropReason::Reclaimed`]. Only if
+    /// many seats are being given up at once is the newcomer closed instead,
+    /// with [`DropReason::ServerFull`].
     pub fn max_connections(mut self, limit: usize) -> Server {
         self.config.max_connections = Some(limit);
         self
@@ -123,12 +142,41 @@ impl Server {
     /// setting; nginx's `limit_conn` and IRC servers' per-host limits are it.
     ///
     /// Without it, one client that opens connections and never sends a byte
-    /// takes every seat, and every other client is turned away. Addresses
-    /// are compared whole (an IPv4 client seen by an IPv6 listener, as
-    /// `::ffff:a.b.c.d`, counts as its IPv4 address). Clients behind one NAT
-    /// share an address, and so share its seats.
+    /// takes every seat (and then, as they are reclaimed, the seats of
+    /// everyone else). An IPv4 address is one address, but an IPv6 /64
+    /// counts as one: it is the block one network is given, and one machine
+    /// may use any address in it. An IPv4 client seen by an IPv6 listener,
+    /// as `::ffff:a.b.c.d`, counts as its IPv4 address. Clients behind one
+    /// NAT share an address, and so share its seats.
     pub fn max_connections_per_ip(mut self, limit: usize) -> Server {
         self.config.max_connections_per_ip = Some(limit);
+        self
+    }
+
+    /// How many descriptors each connection holds, for the default
+    /// [`max_connections`](Server::max_connections): 1 (its socket) unless
+    /// told otherwise. A handler that keeps a clone of each connection's
+    /// stream (`try_clone`) holds 2: a [`chat::Room`](crate::chat::Room)
+    /// does, for its members.
+    pub fn descriptors_per_connection(mut self, descriptors: usize) -> Server {
+        self.config.descriptors_per_connection = descriptors;
+        self
+    }
+
+    /// How long one write to a client may wait for the client to take bytes
+    /// (`SO_SNDTIMEO`), set on every accepted socket before its
+    /// `'connection'`: [`DEFAULT_WRITE_TIMEOUT`] unless told otherwise,
+    /// `None` for no limit. A handler may set another on its socket
+    /// ([`Socket::set_write_timeout`](super::Socket::set_write_timeout)); a
+    /// chat room sets its own on every member it joins.
+    ///
+    /// A write that waited this long ends the connection as an idle read
+    /// does: the handler hears `'timeout'`, then `'close'` (see
+    /// [`Handler::on_timeout`](super::Handler::on_timeout)). Without it, a
+    /// client that sends but never reads fills the server's send buffer, and
+    /// the connection's thread waits in `write` for ever, holding its seat.
+    pub fn write_timeout(mut self, timeout: Option<Duration>) -> Server {
+        self.config.write_timeout = timeout;
         self
     }
 
@@ -144,7 +192,8 @@ impl Server {
     }
 
     /// `server.on('drop', f)`: a connection from this address came in over
-    /// a limit and was closed; the [`DropReason`] says which limit.
+    /// a limit and was closed, or an open one gave its seat to a newcomer
+    /// and is being ended; the [`DropReason`] says which.
     pub fn on_drop(mut self, f: impl FnMut(SocketAddr, DropReason) + Send + 'static) -> Server {
         self.config.on_drop = Some(Box::new(f));
         self
@@ -207,7 +256,8 @@ impl Server {
             thread: None,
         };
         // Two threads: one that only accepts, and one that does the rest.
-        let (queue, accepted) = mpsc::channel();
+        // Bounded: see ACCEPT_QUEUE.
+        let (queue, accepted) = mpsc::sync_channel(ACCEPT_QUEUE);
         let listening = Listening {
             listener: Some(self.listener),
             shared,
@@ -232,6 +282,11 @@ impl Server {
     }
 }
 
+/// What [`Server::write_timeout`] is unless told otherwise: two minutes,
+/// the socket timeout Node's `http.Server` had by default until Node 13, and
+/// the examples' `--idle`.
+pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(120);
+
 /// What `accept` returned: a connection, numbered in the order accepted,
 /// and its peer's address; or an error.
 type Accepted = io::Result<(u64, TcpStream, SocketAddr)>;
@@ -253,9 +308,11 @@ const MAX_BACKOFF: Duration = Duration::from_secs(1);
 /// macOS drop new handshakes, which the client retries only a second or
 /// more later (Windows refuses them). Starting a thread costs tens of
 /// microseconds; a burst of a thousand connects fills the queue faster than
-/// that. So accepting must not wait for anything, and the work of starting
-/// threads happens elsewhere.
-fn accept_loop(listening: Listening, queue: Sender<Accepted>) {
+/// that. So accepting must not wait for the work of starting threads,
+/// which happens elsewhere. It waits only when [`ACCEPT_QUEUE`] connections
+/// are waiting to be seated: then new clients wait in the kernel's queue,
+/// where they hold no descriptor of ours.
+fn accept_loop(listening: Listening, queue: SyncSender<Accepted>) {
     // The pause before the next accept; zero while accepts succeed.
     let mut backoff = Duration::ZERO;
     while let Some(listener) = &listening.listener {
@@ -294,24 +351,34 @@ struct Seat {
     /// The server's seats, shared by the server's thread and every
     /// connection's.
     seats: Arc<Mutex<Seats>>,
-    /// The address the seat was taken for.
-    ip: IpAddr,
+    /// The connection's number.
+    id: u64,
+    /// When it was last heard from, and whether a newcomer took its seat.
+    activity: Arc<Activity>,
 }
 
 impl Seat {
-    /// Takes a seat in `seats` for a connection from `ip`, or says why not.
-    fn take(seats: &Arc<Mutex<Seats>>, ip: IpAddr) -> Result<Seat, DropReason> {
-        lock(seats).take(ip)?;
-        Ok(Seat {
+    /// Takes a seat in `seats` for connection `id` from `remote`, with the
+    /// connection that gave its seat up for it, if one did; or says why
+    /// there is none.
+    fn take(
+        seats: &Arc<Mutex<Seats>>,
+        id: u64,
+        remote: SocketAddr,
+    ) -> Result<(Seat, Option<Reclaimed>), DropReason> {
+        let (activity, reclaimed) = lock(seats).take(id, remote)?;
+        let seat = Seat {
             seats: Arc::clone(seats),
-            ip,
-        })
+            id,
+            activity,
+        };
+        Ok((seat, reclaimed))
     }
 }
 
 impl Drop for Seat {
     fn drop(&mut self) {
-        lock(&self.seats).release(self.ip);
+        lock(&self.seats).release(self.id);
     }
 }
 
@@ -321,14 +388,13 @@ impl Drop for Seat {
 /// then the seat.
 struct Admitted {
     shared: Arc<Shared>,
-    /// Its key in [`Shared::open`].
-    id: u64,
-    _seat: Seat,
+    seat: Seat,
 }
 
 impl Admitted {
     /// Lists `stream` among the open connections, with its `seat`.
-    fn new(shared: &Arc<Shared>, id: u64, stream: &Arc<TcpStream>, seat: Seat) -> Admitted {
+    fn new(shared: &Arc<Shared>, stream: &Arc<TcpStream>, seat: Seat) -> Admitted {
+        let id = seat.id;
         lock(&shared.open).insert(id, Arc::clone(stream));
         if id < shared.ended_before.load(Ordering::SeqCst) {
             // end_connections() ran after accept returned this one, and
@@ -337,15 +403,14 @@ impl Admitted {
         }
         Admitted {
             shared: Arc::clone(shared),
-            id,
-            _seat: seat,
+            seat,
         }
     }
 }
 
 impl Drop for Admitted {
     fn drop(&mut self) {
-        lock(&self.shared.open).remove(&self.id);
+        lock(&self.shared.open).remove(&self.seat.id);
         self.shared.one_closed.notify_all();
     }
 }
@@ -366,7 +431,7 @@ fn serve_connections<H, F>(
 {
     let max = config
         .max_connections
-        .unwrap_or_else(default_max_connections);
+        .unwrap_or_else(|| default_max_connections(config.descriptors_per_connection));
     let max_per_address = config
         .max_connections_per_ip
         .unwrap_or((max / ADDRESS_SHARE).max(1));
@@ -379,29 +444,41 @@ fn serve_connections<H, F>(
         match accepted {
             // 'connection': the kernel finished a handshake.
             Ok((id, stream, remote)) => {
-                let seat = match Seat::take(&seats, remote.ip()) {
-                    Ok(seat) => seat,
+                let (seat, reclaimed) = match Seat::take(&seats, id, remote) {
+                    Ok(seated) => seated,
                     Err(reason) => {
                         // 'drop': over a limit; close it at once.
                         drop(stream);
-                        if let Some(on_drop) = &mut config.on_drop {
-                            on_drop(remote, reason);
-                        }
+                        config.dropped(remote, reason);
                         continue;
                     }
                 };
+                if let Some(reclaimed) = reclaimed {
+                    // Its read loop wakes up, sees the seat taken, and ends.
+                    if let Some(stream) = lock(&shared.open).get(&reclaimed.id) {
+                        let _ = stream.shutdown(Shutdown::Both);
+                    }
+                    config.dropped(reclaimed.remote, DropReason::Reclaimed);
+                }
+                // Before 'connection', so that a handler's own setting wins.
+                if let Err(e) = stream.set_write_timeout(config.write_timeout) {
+                    config.report(&e);
+                    continue; // the stream is closed, the seat given back
+                }
                 connections.retain(|thread| !thread.is_finished());
                 let stream = Arc::new(stream);
-                let admitted = Admitted::new(&shared, id, &stream, seat);
+                let admitted = Admitted::new(&shared, &stream, seat);
                 let mut handler = new_handler();
                 let spawned = thread::Builder::new().spawn(move || {
+                    let activity = Arc::clone(&admitted.seat.activity);
                     // The error was handler.on_error's to report.
                     let _ = run(
                         stream,
                         remote,
                         &mut handler,
                         Opened::Accepted,
-                        Some(admitted),
+                        Some(&activity),
+                        admitted,
                     );
                 });
                 match spawned {
@@ -428,6 +505,13 @@ fn serve_connections<H, F>(
 }
 
 impl Config {
+    /// The server's `'drop'`, to its listener if it has one.
+    fn dropped(&mut self, remote: SocketAddr, reason: DropReason) {
+        if let Some(on_drop) = &mut self.on_drop {
+            on_drop(remote, reason);
+        }
+    }
+
     /// The server's `'error'`, to its listener if it has one.
     fn report(&mut self, error: &io::Error) {
         if let Some(on_error) = &mut self.on_error {
@@ -474,12 +558,16 @@ mod tests {
     #[test]
     fn a_seat_guard_gives_its_seat_back_when_dropped() {
         let seats = Arc::new(Mutex::new(Seats::new(1, 1)));
-        let seat = Seat::take(&seats, "192.0.2.1".parse().unwrap()).unwrap();
-        assert_eq!(
-            Seat::take(&seats, "192.0.2.2".parse().unwrap()).err(),
-            Some(DropReason::ServerFull)
-        );
-        drop(seat);
-        assert!(Seat::take(&seats, "192.0.2.2".parse().unwrap()).is_ok());
+        let at = |ip: &str| SocketAddr::new(ip.parse().unwrap(), 40_000);
+        let (first, _) = Seat::take(&seats, 0, at("192.0.2.1")).unwrap();
+        // The second takes the first's seat: the first is still closing.
+        let (second, reclaimed) = Seat::take(&seats, 1, at("192.0.2.2")).unwrap();
+        assert_eq!(reclaimed.map(|r| r.id), Some(0));
+        assert!(first.activity.is_reclaimed());
+        drop(first);
+        drop(second);
+        // Both gave their seats back: a newcomer reclaims nothing.
+        let (_, reclaimed) = Seat::take(&seats, 2, at("192.0.2.3")).unwrap();
+        assert_eq!(reclaimed, None);
     }
 }
