@@ -11,7 +11,7 @@ use std::net::TcpStream;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Sender};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Exercise 1: end a connection after its *second* silent period. Node's
 /// `'timeout'` fires once per silence; netcourse's `on_timeout` fires again
@@ -47,17 +47,15 @@ fn exercise_1_the_second_timeout_ends_the_connection() {
         .unwrap()
         .spawn(|| PatientKick { timeouts: 0 })
         .unwrap();
-    let start = Instant::now();
     let mut client = connect(server.local_addr());
+    // The cause, in the server's words: the second silence, not the first.
     assert_eq!(read_to_end(&mut client), b"bye after 2 silences\n");
-    // Two silent periods at least (a lower bound, whatever the load).
-    assert!(start.elapsed() >= 2 * IDLE);
 }
 
-/// Exercise 2: a connection limit that says why. `max_connections` closes an
-/// extra connection without a word (as Node's `maxConnections` does); this
-/// handler counts the open connections itself and tells an extra one
-/// `busy` before it ends it.
+/// Exercise 2: a connection limit that says why. Over `max_connections`,
+/// Node closes a newcomer without a word and netcourse ends a silent
+/// connection to seat it; this handler counts the open connections itself
+/// and tells an extra one `busy` before it ends it.
 struct Polite {
     open: Arc<AtomicUsize>,
     limit: usize,
