@@ -12,14 +12,14 @@
 //! | `'connect'`                   | [`Handler::on_connect`]       | `TcpStream::connect` returned `Ok`             |
 //! | `'data'`                      | [`Handler::on_data`]          | `read` returned `Ok(n)`, `n > 0`               |
 //! | `'end'`                       | [`Handler::on_end`]           | `read` returned `Ok(0)`: the peer sent FIN     |
-//! | `'timeout'`                   | [`Handler::on_timeout`]       | `read` failed with `WouldBlock` after [`Socket::set_timeout`] |
+//! | `'timeout'`                   | [`Handler::on_timeout`]       | `read` failed with `WouldBlock` after [`Socket::set_timeout`], or a write waited its write timeout |
 //! | `'error'` (socket)            | [`Handler::on_error`]         | `read`/`write` (or your handler) returned `Err` |
 //! | `'close'` (socket)            | [`Handler::on_close`]         | the read loop is over and the stream is dropped |
 //! | `'drain'`                     | `socket.write_all(..)` returns ([`io::Write`]) | `write_all` returns once the kernel took every byte |
 //! | `socket.end()`                | [`Socket::end`]               | `shutdown(Shutdown::Write)`                    |
 //! | `server.close()`/`'close'`    | [`ServerHandle::close`], [`Server::on_close`] | the listener is dropped; every connection thread is joined |
 //! | `'error'` (server)            | [`Server::on_error`]          | `accept` returned `Err`                        |
-//! | `'drop'` (`maxConnections`)   | [`Server::on_drop`]           | a connection over a limit is closed at once, and why ([`DropReason`]) |
+//! | `'drop'` (`maxConnections`)   | [`Server::on_drop`]           | a connection over a limit is closed at once, or gives its seat to a newcomer, and why ([`DropReason`]) |
 //!
 //! A server that greets each client and answers every chunk. A [`Socket`]
 //! is written as a `TcpStream` is, through [`io::Write`]: Node's
@@ -129,14 +129,26 @@ pub trait Handler {
     /// [`Socket::set_timeout`]. As in Node, the connection stays open unless
     /// this method ends or destroys it; unlike Node, it fires again after
     /// each further period of silence.
+    ///
+    /// It fires too when a write waited its whole write timeout
+    /// ([`Socket::set_write_timeout`], or the server's
+    /// [`write_timeout`](Server::write_timeout)) and the peer took nothing:
+    /// Node's timer counts that as idle too. Your method returned the
+    /// write's `TimedOut` error (with `?`); instead of `'error'`, the read
+    /// loop calls this, and then closes the connection, since the write was
+    /// cut off mid-way: `'close'`(false) follows, whatever this returns.
     fn on_timeout(&mut self, socket: &mut Socket) -> io::Result<()> {
         let _ = socket;
         Ok(())
     }
 
     /// `'error'`: the connection failed: a `read` or `write` returned `Err`
-    /// (`ECONNRESET`, a timed-out write, ...), or one of your methods did.
+    /// (`ECONNRESET`, ...), or one of your methods did.
     /// [`on_close`](Handler::on_close)`(true)` follows.
+    ///
+    /// On a server, it is also how a connection hears that its seat went to
+    /// a newcomer ([`DropReason::Reclaimed`]): `ConnectionAborted`, with
+    /// the reason in the message; the server has shut the stream down.
     fn on_error(&mut self, socket: &Socket, error: &io::Error) {
         let _ = (socket, error);
     }
@@ -295,9 +307,12 @@ impl<'a> Socket<'a> {
     }
 
     /// How long one write (`socket.write_all(..)`) may wait for the peer to
-    /// take bytes (`SO_SNDTIMEO`); `None`, the default, waits for as long as
-    /// it takes. Node has no such setting, because its `write` never waits: it
-    /// buffers instead, without limit (`socket.writableLength`).
+    /// take bytes (`SO_SNDTIMEO`); `None` waits for as long as it takes. A
+    /// server's socket starts with the server's
+    /// [`write_timeout`](Server::write_timeout); a client's with `None`. Node
+    /// has no such setting, because its `write` never waits: it buffers
+    /// instead, without limit (`socket.writableLength`). A write that waits
+    /// it out is `'timeout'` (see [`Handler::on_timeout`]), then `'close'`.
     ///
     /// A [`chat::Room`](crate::chat::Room) sets this itself on every peer it
     /// has joined, and keeps its own deadline: leave it alone on those.

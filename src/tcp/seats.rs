@@ -131,9 +131,10 @@ fn soft_limit(limits: &str, name: &str) -> Option<u64> {
 /// ([`Server::on_drop`](super::Server::on_drop)) hears besides the address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DropReason {
-    /// Every seat was taken, and none could be reclaimed: as many seats as
-    /// [`MAX_RECLAIMING`] allows were being given up already. Node's
-    /// `maxConnections` refuses every newcomer to a full server this way.
+    /// Every seat was taken, and none could be reclaimed: 16 connections
+    /// that gave their seats up were still closing, the most the server
+    /// lets close at once. Node's `maxConnections` refuses every newcomer
+    /// to a full server this way.
     ServerFull,
     /// Seats remained, but the peer's address (its IPv6 /64) held
     /// [`Server::max_connections_per_ip`](super::Server::max_connections_per_ip)
