@@ -110,7 +110,7 @@ fn a_stream_made_non_blocking_still_waits_and_times_out() {
     }
     impl Handler for Meddles {
         fn on_connection(&mut self, socket: &mut Socket) -> io::Result<()> {
-            socket.set_timeout(Some(Duration::from_millis(100)))?;
+            socket.set_timeout(Some(Duration::from_secs(1)))?;
             // The raw stream's knob, behind the read loop's back.
             socket.stream().set_nonblocking(true)
         }
@@ -133,8 +133,10 @@ fn a_stream_made_non_blocking_still_waits_and_times_out() {
     let mut client = connect(server.local_addr());
     client.write_all(b"still there?").unwrap();
     assert_eq!(read_n(&mut client, 12), b"still there?");
-    // Then silence: a loop that waits sees its 100 ms go by; a spinning one
-    // never does, and this fails at the test's timeout.
+    // Then silence: a loop that waits sees its second go by; a spinning one
+    // never does (each turn takes microseconds, and even a loaded machine
+    // does not stop a running thread for a second), and this fails at the
+    // test's timeout.
     assert_eq!(heard.recv_timeout(TIMEOUT).unwrap(), "timeout");
     assert_eq!(heard.recv_timeout(TIMEOUT).unwrap(), "close");
     assert_eq!(read_to_end(&mut client), b"");
