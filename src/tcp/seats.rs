@@ -530,4 +530,18 @@ Max locked memory         8388608              8388608              bytes
         assert_eq!(max_connections_for(&tinier, 1), Some(1));
         assert_eq!(max_connections_for("Limit Soft Limit\n", 1), None);
     }
+
+    /// The default is read from this process's own limits, as the test
+    /// above reads a sample of them, for each count of descriptors.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[test]
+    fn the_default_total_is_read_from_this_process_limits() {
+        let limits = std::fs::read_to_string("/proc/self/limits").unwrap();
+        for descriptors in [1, 2] {
+            assert_eq!(
+                Some(default_max_connections(descriptors)),
+                max_connections_for(&limits, descriptors)
+            );
+        }
+    }
 }
