@@ -23,8 +23,9 @@ use std::net::TcpStream;
 
 fn main() {
     let args = Args::parse(8124);
+    let addr = args.addr();
     let client =
-        TcpStream::connect(args.addr()).or_exit(format_args!("{}:{}", args.host, args.port));
+        TcpStream::connect(addr).or_exit(format_args!("cannot connect to {}:{}", addr.0, addr.1));
     // Your turn: 'connect' has happened. For now the stream is dropped here,
     // which closes the connection at once.
     drop(client);
