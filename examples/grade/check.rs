@@ -2,6 +2,7 @@
 //! reads with a deadline, so that a program that never answers fails a check
 //! instead of hanging the grader.
 
+use crate::lang::{lang, t, Lang};
 use std::fmt::{self, Display};
 use std::io::{self, ErrorKind, Read};
 use std::net::{SocketAddr, TcpStream};
@@ -14,12 +15,19 @@ pub const PATIENCE: Duration = Duration::from_secs(5);
 /// How long the grader waits to be sure that something does *not* come.
 pub const SILENCE: Duration = Duration::from_millis(300);
 
-/// The chapter and the section that explain a check: `See(CHAPTER, "A1")`.
-pub struct See(pub &'static str, pub &'static str);
+/// The chapter and the section that explain a check, in each edition:
+/// `See("02-tcp.md", "The server, A1", "服务器 A1")`, the chapter's file
+/// in `docs/` (and in `docs/zh-CN/`), and the heading of the section in
+/// English and in Chinese.
+pub struct See(pub &'static str, pub &'static str, pub &'static str);
 
 impl Display for See {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "{}, \"{}\"", self.0, self.1)
+        let See(file, en, zh) = self;
+        match lang() {
+            Lang::En => write!(f, "docs/{file}, \"{en}\""),
+            Lang::Zh => write!(f, "docs/zh-CN/{file}，“{zh}”"),
+        }
     }
 }
 
@@ -31,14 +39,37 @@ pub struct Failure(String);
 impl Failure {
     /// "DID and expected EXPECTED, but got GOT. See SEE."
     pub fn new(did: impl Display, expected: impl Display, got: impl Display, see: &See) -> Failure {
-        Failure(format!(
-            "{did} and expected {expected}, but got {got}. See {see}."
+        let expected = spaced(expected);
+        Failure(t!(
+            "{did} and expected {expected}, but got {got}. See {see}.",
+            "{did}，期望{expected}，实际得到：{got}。参见 {see}。"
+        ))
+    }
+
+    /// "DID and expected EXPECTED, but BUT. See SEE.", for what is not a
+    /// thing the grader got: "it was still running 6 s later".
+    pub fn but(did: impl Display, expected: impl Display, but: impl Display, see: &See) -> Failure {
+        let (expected, but) = (spaced(expected), spaced(but));
+        Failure(t!(
+            "{did} and expected {expected}, but {but}. See {see}.",
+            "{did}，期望{expected}，但{but}。参见 {see}。"
         ))
     }
 
     /// A failure that is not a check's: the program does not build, say.
     pub fn plain(sentence: impl Display) -> Failure {
         Failure(sentence.to_string())
+    }
+}
+
+/// In Chinese, a phrase that starts with a Latin letter or a digit is set
+/// off from the Chinese before it by a space, as the course's Chinese
+/// edition writes it: "期望 ch4_server 接下来打印", not "期望ch4_server".
+fn spaced(phrase: impl Display) -> String {
+    let phrase = phrase.to_string();
+    match lang() {
+        Lang::Zh if phrase.starts_with(|c: char| c.is_ascii_alphanumeric()) => format!(" {phrase}"),
+        _ => phrase,
     }
 }
 
@@ -53,7 +84,11 @@ impl Display for Failure {
 pub fn show(bytes: &[u8]) -> String {
     const LONGEST: usize = 60;
     let (head, more) = if bytes.len() > LONGEST {
-        (&bytes[..LONGEST], format!("... ({} bytes)", bytes.len()))
+        let len = bytes.len();
+        (
+            &bytes[..LONGEST],
+            t!("... ({len} bytes)", "...（共 {len} 字节）"),
+        )
     } else {
         (bytes, String::new())
     };
@@ -76,7 +111,8 @@ pub fn show_len(bytes: &[u8]) -> String {
     if bytes.len() > 60 {
         show(bytes)
     } else {
-        format!("{} ({} bytes)", show(bytes), bytes.len())
+        let (shown, len) = (show(bytes), bytes.len());
+        t!("{shown} ({len} bytes)", "{shown}（{len} 字节）")
     }
 }
 
@@ -110,27 +146,33 @@ impl Heard {
 impl Display for Heard {
     /// What a sentence says after "but got".
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        let more = !self.bytes.is_empty();
         let end = match &self.end {
             End::Enough => String::new(),
-            End::Fin => "the end of the connection (FIN)".to_string(),
-            End::Silent(wait) => format!("nothing{} within {} s", more(self), secs(*wait)),
-            End::Failed(e) if e.kind() == ErrorKind::ConnectionReset => "a reset (RST)".to_string(),
-            End::Failed(e) => format!("an error ({e})"),
+            End::Fin => t!("the end of the connection (FIN)", "连接的结束（FIN）"),
+            End::Silent(wait) => {
+                let secs = secs(*wait);
+                if more {
+                    t!("nothing more within {secs} s", "之后 {secs} 秒内再没有别的")
+                } else {
+                    t!("nothing within {secs} s", "{secs} 秒内什么也没有")
+                }
+            }
+            End::Failed(e) if e.kind() == ErrorKind::ConnectionReset => {
+                t!("a reset (RST)", "一个重置（RST）")
+            }
+            End::Failed(e) => t!("an error ({e})", "一个错误（{e}）"),
         };
-        match (self.bytes.is_empty(), end.is_empty()) {
-            (true, _) if matches!(self.end, End::Fin) => write!(f, "{end} and no bytes"),
-            (true, _) => write!(f, "{end}"),
-            (false, true) => write!(f, "{}", show_len(&self.bytes)),
-            (false, false) => write!(f, "{}, then {end}", show_len(&self.bytes)),
-        }
-    }
-}
-
-fn more(heard: &Heard) -> &'static str {
-    if heard.bytes.is_empty() {
-        ""
-    } else {
-        " more"
+        let bytes = show_len(&self.bytes);
+        let said = match (more, end.is_empty()) {
+            (false, _) if matches!(self.end, End::Fin) => {
+                t!("{end} and no bytes", "{end}，没有任何字节")
+            }
+            (false, _) => end,
+            (true, true) => bytes,
+            (true, false) => t!("{bytes}, then {end}", "{bytes}，然后是{end}"),
+        };
+        f.write_str(&said)
     }
 }
 
@@ -206,9 +248,9 @@ pub fn read_fin(stream: &mut TcpStream) -> Result<(), Heard> {
 pub fn connect(addr: SocketAddr, see: &See) -> Result<TcpStream, Failure> {
     let stream = TcpStream::connect_timeout(&addr, PATIENCE).map_err(|e| {
         Failure::new(
-            format!("Connected to {addr}"),
-            "a connection",
-            format!("an error ({e})"),
+            t!("Connected to {addr}", "连接 {addr}"),
+            t!("a connection", "连上"),
+            t!("an error ({e})", "一个错误（{e}）"),
             see,
         )
     })?;
@@ -220,10 +262,11 @@ pub fn connect(addr: SocketAddr, see: &See) -> Result<TcpStream, Failure> {
 pub fn send(stream: &mut TcpStream, bytes: &[u8], see: &See) -> Result<(), Failure> {
     use std::io::Write;
     stream.write_all(bytes).map_err(|e| {
+        let shown = show(bytes);
         Failure::new(
-            format!("Sent {}", show(bytes)),
-            "the server to take it",
-            format!("an error ({e})"),
+            t!("Sent {shown}", "发送 {shown}"),
+            t!("the server to take it", "服务器收下它"),
+            t!("an error ({e})", "一个错误（{e}）"),
             see,
         )
     })
