@@ -5,9 +5,11 @@
 mod common;
 mod room;
 
+static RULES: room::Rules = room::Rules {
+    max_line: None,
+    wait_for_readers: None,
+};
+
 fn main() {
-    room::serve(room::Rules {
-        max_line: None,
-        wait_for_readers: None,
-    });
+    room::serve(&RULES);
 }

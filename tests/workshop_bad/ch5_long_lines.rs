@@ -6,9 +6,11 @@
 mod common;
 mod room;
 
+static RULES: room::Rules = room::Rules {
+    max_line: Some(4 * 1024 * 1024),
+    wait_for_readers: None,
+};
+
 fn main() {
-    room::serve(room::Rules {
-        max_line: Some(4 * 1024 * 1024),
-        wait_for_readers: None,
-    });
+    room::serve(&RULES);
 }

@@ -1,6 +1,7 @@
-//! A chat room that waits, up to 1 s, for a client whose queue is full,
-//! before it cuts that client off: a client that never reads is cut off
-//! after a second, but one that reads slowly sets everyone's pace. The old
+//! A chat room whose senders wait for a client whose queue is full, as
+//! long as that client's socket took a byte within the last second: a
+//! client that never reads is cut off within a second, but one that reads
+//! slowly keeps its socket taking bytes, and sets everyone's pace. The old
 //! grader passed it.
 
 #[path = "../../examples/common/mod.rs"]
@@ -9,9 +10,11 @@ mod room;
 
 use std::time::Duration;
 
+static RULES: room::Rules = room::Rules {
+    max_line: Some(64 * 1024),
+    wait_for_readers: Some(Duration::from_secs(1)),
+};
+
 fn main() {
-    room::serve(room::Rules {
-        max_line: Some(64 * 1024),
-        wait_for_readers: Some(Duration::from_secs(1)),
-    });
+    room::serve(&RULES);
 }

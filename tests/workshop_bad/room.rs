@@ -41,8 +41,7 @@ struct Peer {
 type Room = Arc<Mutex<Vec<Peer>>>;
 
 /// Serves the room with `rules`.
-pub fn serve(rules: Rules) {
-    let rules: &'static Rules = Box::leak(Box::new(rules));
+pub fn serve(rules: &'static Rules) {
     let args = Args::parse(8080);
     let listener = TcpListener::bind(args.addr())
         .or_exit(format_args!("cannot listen on {}:{}", args.host, args.port));
