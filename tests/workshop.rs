@@ -235,7 +235,7 @@ fn ch4_server_stub_fails_on_listening() {
             &["--lang", "zh"][..],
             "  通过：它在监听：listening on 127.0.0.1:",
             "启动服务器之后，期望 ch4_server 接下来打印 \"server listening 127.0.0.1:{port}\"，\
-             实际得到：什么也没有：它退出了，退出码 0。参见 docs/zh-CN/04-udp.md，“服务端，A3”。",
+             实际得到：什么也没有：它退出了，退出码 0。参见 docs/zh-CN/04-udp.md，“服务器，A3”。",
         ),
     ] {
         let output = grade_with("ch4-server", &stub("ch4-server"), args);
@@ -278,7 +278,7 @@ fn ch5_chat_stub_fails_on_listening() {
         "ch5-chat",
         &["--lang", "zh"],
         "用 --port 0 启动 ch5_chat，期望它在 stderr 上打印一行 `listening on ADDR`，\
-         实际得到：什么也没有：它退出了，退出码 0。参见 docs/zh-CN/05-chat.md，“服务端 B3”。",
+         实际得到：什么也没有：它退出了，退出码 0。参见 docs/zh-CN/05-chat.md，“服务器 B3”。",
     );
 }
 

@@ -12,7 +12,7 @@ use std::net::{SocketAddr, UdpSocket};
 use std::thread;
 use std::time::{Duration, Instant};
 
-const A3: See = See("04-udp.md", "The server, A3", "服务端，A3");
+const A3: See = See("04-udp.md", "The server, A3", "服务器，A3");
 const A4: See = See("04-udp.md", "The client, A4", "客户端，A4");
 const PROMISE: See = See(
     "04-udp.md",

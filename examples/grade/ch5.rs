@@ -29,7 +29,7 @@ use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-const B3: See = See("05-chat.md", "The server, B3", "服务端 B3");
+const B3: See = See("05-chat.md", "The server, B3", "服务器 B3");
 const SHARED: See = See(
     "05-chat.md",
     "Shared state: one list, many threads",

@@ -97,7 +97,7 @@ const STEPS: &[Step] = &[
         what: || {
             t!(
                 "chapter 4: a UDP server that answers, A3",
-                "第 4 章：会回应的 UDP 服务端 A3"
+                "第 4 章：会回应的 UDP 服务器 A3"
             )
         },
         transport: Transport::Udp,
