@@ -509,6 +509,8 @@ struct Stall {
     heard: usize,
     /// Why it stopped: "nothing within 2 s", a line out of place, ...
     why: String,
+    /// Whether nothing came at all.
+    silent: bool,
     /// Whether it was the deadline of the whole relay that passed (rather
     /// than one line's wait).
     deadline: bool,
@@ -516,8 +518,9 @@ struct Stall {
 
 /// The failure of a relay whose listener stalled.
 fn stalled(did: &str, stall: Stall) -> Failure {
-    let (at, why, prompt) = (stall.heard + 1, stall.why, secs(PROMPT));
-    let hint = if why.contains(&t!("nothing", "什么也没有")) {
+    let (at, prompt) = (stall.heard + 1, secs(PROMPT));
+    let why = &stall.why;
+    let hint = if stall.silent {
         t!(
             ": one full socket must not hold up the room; a write that blocks under the \
              room's lock stalls everyone",
@@ -584,20 +587,22 @@ fn relay(
         let mut result = Ok(());
         for heard in 0..count {
             let patience = PROMPT.min(deadline.saturating_duration_since(Instant::now()));
-            let stall = |why: String, deadline: bool| Stall {
+            let stall = |why: String, silent: bool, deadline: bool| Stall {
                 heard,
                 why,
+                silent,
                 deadline,
             };
             if patience.is_zero() {
-                result = Err(stall(String::new(), true));
+                result = Err(stall(String::new(), true, true));
                 break;
             }
             let line = match listener.hear(patience) {
                 Ok(line) => line,
                 Err(heard) => {
-                    let at_deadline = patience < PROMPT && matches!(heard.end, End::Silent(_));
-                    result = Err(stall(heard.to_string(), at_deadline));
+                    let silent = matches!(heard.end, End::Silent(_)) && heard.bytes.is_empty();
+                    let at_deadline = silent && patience < PROMPT;
+                    result = Err(stall(heard.to_string(), silent, at_deadline));
                     break;
                 }
             };
@@ -607,7 +612,7 @@ fn relay(
             match number.map(|number| (number, (number - first) / EACH_TALKER)) {
                 Some((number, t)) if number == next[t] => next[t] += 1,
                 _ => {
-                    result = Err(stall(show(&line), false));
+                    result = Err(stall(show(&line), false, false));
                     break;
                 }
             }

@@ -240,15 +240,16 @@ impl Grader {
         let Some(ports) = proc::own_ports(server.pid(), self.transport) else {
             if cfg!(target_os = "linux") {
                 // /proc has it unless it is exiting: give it a moment to.
-                server.wait(Duration::from_millis(100));
+                server.wait(Duration::from_secs(1));
             }
             return Ok(None);
         };
         if ports.contains(&addr.port()) {
             return Ok(Some(()));
         }
-        if server.exited().is_some() {
-            // Its sockets are closed: the next check says that it exited.
+        if server.wait(Duration::from_secs(1)).is_some() {
+            // It was exiting, and closing its sockets as it went: the next
+            // check says that it exited.
             return Ok(None);
         }
         let (name, port) = (self.name, addr.port());
