@@ -95,17 +95,19 @@ const NEVER_READS_LINES: usize = 8_000;
 const SLOW_LINES: usize = 16_000;
 /// The slow reader reads this much ...
 const SLOW_READ: usize = 64 * 1024;
-/// ... this often: 655 KB a second, steadily. Each read frees enough of
-/// its socket's buffer (more than a loopback segment, 64 KiB) for the kernel
-/// to tell the server at once: its socket takes bytes every 100 ms.
-const SLOW_EVERY: Duration = Duration::from_millis(100);
+/// ... this often: 131 KB a second, steadily. Each read frees enough of
+/// its socket's buffer (a loopback segment, 64 KiB) for the kernel to tell
+/// the server at once: its socket takes bytes every half second. (Smaller
+/// reads would change nothing: the kernel opens the window a segment at a
+/// time.)
+const SLOW_EVERY: Duration = Duration::from_millis(500);
 /// With the slow reader in the room, the listener may take this many times
 /// as long as without it to hear the same lines, ...
 const SLOWER: u32 = 10;
 /// ... and at least this long. The course's room and the solution took
 /// 0.2 to 0.4 s, with the slow reader or without; a room that waits for its
-/// slowest reader takes 15 s or more (its socket buffers hide the first
-/// 6 MB or so, then it goes at 655 KB a second).
+/// slowest reader takes a minute or more (its socket buffers hide the first
+/// 6 MB or so, then it goes at 131 KB a second).
 const SLOW_FLOOR: Duration = Duration::from_secs(2);
 
 pub fn chat(g: &Grader) -> Result<(), Failure> {
@@ -518,7 +520,7 @@ struct Stall {
 
 /// The failure of a relay whose listener stalled.
 fn stalled(did: &str, stall: Stall) -> Failure {
-    let (at, prompt) = (stall.heard + 1, secs(PROMPT));
+    let (at, patience) = (stall.heard + 1, secs(PATIENCE));
     let why = &stall.why;
     let hint = if stall.silent {
         t!(
@@ -532,8 +534,8 @@ fn stalled(did: &str, stall: Stall) -> Failure {
     Failure::new(
         did,
         t!(
-            "listener to receive each of them within {prompt} s",
-            "listener 在 {prompt} 秒内收到其中的每一行"
+            "listener to receive each of them within {patience} s",
+            "listener 在 {patience} 秒内收到其中的每一行"
         ),
         t!("{why} at line {at}{hint}", "第 {at} 行：{why}{hint}"),
         &NEVER_READS,
@@ -557,7 +559,7 @@ fn number(line: &[u8], filler: &[u8]) -> Option<usize> {
 }
 
 /// Talkers say `count` lines, numbered from `first`, and the listener must
-/// hear each talker's lines whole and in order, each within [`PROMPT`], and
+/// hear each talker's lines whole and in order, each within [`PATIENCE`], and
 /// all of them before `deadline`. The talkers stay at most [`WINDOW`] lines
 /// ahead of what the listener has heard: a client that reads is never far
 /// behind, while one that does not read falls further behind with every
@@ -586,7 +588,7 @@ fn relay(
         let filler = numbered(0)[7..].to_vec();
         let mut result = Ok(());
         for heard in 0..count {
-            let patience = PROMPT.min(deadline.saturating_duration_since(Instant::now()));
+            let patience = PATIENCE.min(deadline.saturating_duration_since(Instant::now()));
             let stall = |why: String, silent: bool, deadline: bool| Stall {
                 heard,
                 why,
@@ -601,7 +603,7 @@ fn relay(
                 Ok(line) => line,
                 Err(heard) => {
                     let silent = matches!(heard.end, End::Silent(_)) && heard.bytes.is_empty();
-                    let at_deadline = silent && patience < PROMPT;
+                    let at_deadline = silent && patience < PATIENCE;
                     result = Err(stall(heard.to_string(), silent, at_deadline));
                     break;
                 }
@@ -627,7 +629,7 @@ fn relay(
     let mut leaving = Vec::new();
     'talking: for at in (0..count).step_by(BATCH) {
         while at >= heard + WINDOW {
-            match acks.recv_timeout(PROMPT) {
+            match acks.recv_timeout(PATIENCE) {
                 Ok(up_to) => heard = up_to,
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
                 // The listener has stopped: it says why.
@@ -639,7 +641,7 @@ fn relay(
                 leaving.push(thread::spawn(move || talker.leave()));
             }
             let next = room.join(format!("talker {}", at / EACH_TALKER + 1))?;
-            let _ = next.stream.set_write_timeout(Some(PROMPT));
+            let _ = next.stream.set_write_timeout(Some(PATIENCE));
             talker = Some(next);
         }
         let lines: Vec<u8> = (at..count.min(at + BATCH))

@@ -18,7 +18,9 @@
 //! ```
 //!
 //! The 1 s timeout is `set_read_timeout`: a read that waits that long fails
-//! with `WouldBlock` (or `TimedOut`). Count the bytes read and written
+//! with `WouldBlock` (`TimedOut` on Windows; Linux words it "Resource
+//! temporarily unavailable (os error 11)"), which is 'timeout', not 'error'.
+//! `set_read_timeout(None)` stops the timer. Count the bytes read and written
 //! yourself. A thread per connection is best, but the grader's clients come
 //! one at a time.
 //!
