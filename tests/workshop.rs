@@ -698,7 +698,7 @@ fn a_room_that_waits_for_a_slow_reader_fails() {
     let failure = first_line(&output);
     assert!(
         failure.starts_with(
-            "While a client that reads slowly but steadily (64 KiB every 500 ms) sat in the \
+            "While a client that reads slowly but steadily (16 KiB every 60 ms) sat in the \
              room, talkers said 16000 lines of 1000 bytes and expected listener to receive \
              them about as fast as without that client (all 16000 in "
         ),

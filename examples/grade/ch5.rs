@@ -94,20 +94,20 @@ const NEVER_READS_LINES: usize = 8_000;
 /// The lines they say with and without the slow reader: 16 MB.
 const SLOW_LINES: usize = 16_000;
 /// The slow reader reads this much ...
-const SLOW_READ: usize = 64 * 1024;
-/// ... this often: 131 KB a second, steadily. Each read frees enough of
-/// its socket's buffer (a loopback segment, 64 KiB) for the kernel to tell
-/// the server at once: its socket takes bytes every half second. (Smaller
-/// reads would change nothing: the kernel opens the window a segment at a
-/// time.)
-const SLOW_EVERY: Duration = Duration::from_millis(500);
+const SLOW_READ: usize = 16 * 1024;
+/// ... this often: 273 KB a second, steadily. (The kernel tells the server
+/// that the reader's socket takes bytes again only once the reader has
+/// freed a segment or two of its buffer, 64 KiB each on loopback: every
+/// half second or so, at this pace; up to a second beside two CPU hogs.)
+const SLOW_EVERY: Duration = Duration::from_millis(60);
 /// With the slow reader in the room, the listener may take this many times
 /// as long as without it to hear the same lines, ...
 const SLOWER: u32 = 10;
 /// ... and at least this long. The course's room and the solution took
-/// 0.2 to 0.4 s, with the slow reader or without; a room that waits for its
-/// slowest reader takes a minute or more (its socket buffers hide the first
-/// 6 MB or so, then it goes at 131 KB a second).
+/// 0.2 to 0.4 s, with the slow reader or without (0.5 to 1.6 s beside two
+/// CPU hogs); a room that waits for its slowest reader takes 45 s or more
+/// (the socket buffers hide the first 4 MB or so, then it goes at 273 KB a
+/// second).
 const SLOW_FLOOR: Duration = Duration::from_secs(2);
 
 pub fn chat(g: &Grader) -> Result<(), Failure> {
