@@ -18,7 +18,7 @@
 
 mod common;
 
-use common::{example, run, Running};
+use common::{example, run};
 use std::fs;
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -495,7 +495,7 @@ fn a_thread_s_panic_is_named() {
 #[cfg(target_os = "linux")]
 #[test]
 fn a_port_that_is_not_the_program_s_own_is_refused() {
-    let other = Running::server("ch2_server_solution", &[]);
+    let other = common::Running::server("ch2_server_solution", &[]);
     let port = other.addr.expect("its address").port().to_string();
     let progress = progress("port");
     let output = grader(&progress)
