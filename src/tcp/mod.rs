@@ -62,29 +62,27 @@
 //! read loop that calls them. The server's machinery has rooms of its own:
 //! `server.rs` binds, accepts, and starts a thread per connection
 //! ([`Server`]); `seats.rs` holds the limits on how many connections are
-//! open at once ([`DropReason`]); `close.rs` stops a running server
-//! ([`ServerHandle`], [`Closer`]).
+//! open at once, and who gives a seat up ([`DropReason`]); `close.rs` stops
+//! a running server ([`ServerHandle`], [`Closer`]); `reader.rs` is the read
+//! loop's buffer, made only once data has come (chapter 6 measures why).
 
 use crate::chat::{PeerId, Room};
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod close;
+mod reader;
 mod seats;
 mod server;
 
 pub use close::{Closer, ServerHandle};
+use reader::Reader;
+pub use reader::READ_BUFFER;
 use seats::Activity;
 pub use seats::{default_max_connections, DropReason, FALLBACK_MAX_CONNECTIONS};
 pub use server::{Server, DEFAULT_WRITE_TIMEOUT};
-
-/// How many bytes one `read` may return, so the most one `'data'` event
-/// carries: 64 KiB, as Node reads. A connection allocates this buffer only
-/// when its first byte arrives, and then costs only the pages data has been
-/// written to, not all 64 KiB (see `Reader` in the source).
-pub const READ_BUFFER: usize = 64 * 1024;
 
 /// Your code for one connection: a method per Node event, each called from
 /// the connection's own thread, one at a time, in the order Node would emit
@@ -514,10 +512,7 @@ fn read_loop<H: Handler>(
         // 'connect': connect() returned it.
         Opened::Connected => handler.on_connect(socket)?,
     }
-    let mut reader = Reader {
-        stream: socket.stream,
-        buffer: None,
-    };
+    let mut reader = Reader::new(socket.stream);
     while !socket.destroyed {
         let waiting_since = Instant::now();
         let read = reader.read();
@@ -570,46 +565,6 @@ fn read_loop<H: Handler>(
         }
     }
     Ok(())
-}
-
-/// The read side of a connection: `read()` as the read loop wants it, with
-/// a buffer that exists only once data has come.
-///
-/// Most connections spend most of their life waiting (a chat room's, an idle
-/// keep-alive), and a waiting thread should cost no more than its stack. So
-/// until the first byte arrives the thread waits in `peek`, which needs no
-/// buffer (it looks at the data without taking it); only then does the
-/// 64 KiB buffer get allocated, and it is kept for the rest of the
-/// connection. (Chapter 6 measures what that saves.)
-struct Reader<'a> {
-    stream: &'a TcpStream,
-    /// `None` until the first byte arrives. A `BufReader`'s buffer, because
-    /// std reads into it without zeroing it first, so even once allocated it
-    /// costs only the pages data has been written to.
-    buffer: Option<BufReader<&'a TcpStream>>,
-}
-
-impl<'a> Reader<'a> {
-    /// One `read()`: the bytes the kernel had (at most [`READ_BUFFER`]), or
-    /// none at the peer's FIN. Call [`consume`](Reader::consume) once they
-    /// have been handled.
-    fn read(&mut self) -> io::Result<&[u8]> {
-        if self.buffer.is_none() && self.stream.peek(&mut [0])? == 0 {
-            return Ok(&[]); // FIN before any data
-        }
-        let stream = self.stream;
-        self.buffer
-            .get_or_insert_with(|| BufReader::with_capacity(READ_BUFFER, stream))
-            // On an empty BufReader, one fill_buf() is one read() on the stream.
-            .fill_buf()
-    }
-
-    /// Marks the bytes of the last `read()` as handled.
-    fn consume(&mut self, n: usize) {
-        if let Some(buffer) = &mut self.buffer {
-            buffer.consume(n);
-        }
-    }
 }
 
 /// `net.connect(addr, listener)`: connects, then runs the read loop on the
