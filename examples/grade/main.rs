@@ -587,8 +587,8 @@ fn build(grader: &Path, example: &str) -> Result<PathBuf, Failure> {
     println!(
         "{}",
         t!(
-            "building it: cargo build --example {example}",
-            "构建它：cargo build --example {example}"
+            "building it: cargo build --features workshop --example {example}",
+            "构建它：cargo build --features workshop --example {example}"
         )
     );
     let status = Command::new(cargo)
@@ -597,6 +597,8 @@ fn build(grader: &Path, example: &str) -> Result<PathBuf, Failure> {
             "--quiet",
             "--profile",
             &profile,
+            "--features",
+            "workshop",
             "--example",
             example,
         ])

@@ -10,7 +10,8 @@
 //!   (`read` returns 0); then print `client disconnected` and exit.
 //!
 //! Try it against your own server or the course's:
-//! `cargo run --example tcp_server`, then `cargo run --example ch2_client`.
+//! `cargo run --example tcp_server`, then
+//! `cargo run --features workshop --example ch2_client`.
 //! Grade it: `cargo run --example grade -- ch2-client` (the grader plays
 //! the server).
 

@@ -14,7 +14,7 @@
 //! - receive into a buffer big enough for any datagram, so that none is
 //!   cut ("How big a datagram can be").
 //!
-//! Try it: `cargo run --example ch4_server`, then
+//! Try it: `cargo run --features workshop --example ch4_server`, then
 //! `cargo run --example udp_client`, or your own client (ch4-client).
 //! Grade it: `cargo run --example grade -- ch4-server`.
 

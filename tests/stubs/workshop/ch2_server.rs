@@ -13,8 +13,8 @@
 //!   your side too, with FIN: `shutdown(Shutdown::Write)`;
 //! - serve several clients at once: a thread for each connection.
 //!
-//! Try it: `cargo run --example ch2_server`, then, in another terminal,
-//! `cargo run --example tcp_client` or `nc 127.0.0.1 8124`.
+//! Try it: `cargo run --features workshop --example ch2_server`, then, in
+//! another terminal, `cargo run --example tcp_client` or `nc 127.0.0.1 8124`.
 //! Grade it: `cargo run --example grade -- ch2-server`.
 
 // --host and --port, and `.or_exit("...")`, as in the course's examples.

@@ -24,7 +24,8 @@
 //! yourself. A thread per connection is best, but the grader's clients come
 //! one at a time.
 //!
-//! Try it: `cargo run --example ch3_events`, then `nc 127.0.0.1 8124`.
+//! Try it: `cargo run --features workshop --example ch3_events`, then
+//! `nc 127.0.0.1 8124`.
 //! Grade it: `cargo run --example grade -- ch3-events`.
 
 // --host and --port, and `.or_exit("...")`, as in the course's examples.

@@ -15,8 +15,9 @@
 //!   nobody listens), exit with code 1 and a one-line error:
 //!   `common::fail("no answer")` does both.
 //!
-//! Try it against your server: `cargo run --example ch4_server`, then
-//! `cargo run --example ch4_client -- some words`.
+//! Try it against your server:
+//! `cargo run --features workshop --example ch4_server`, then
+//! `cargo run --features workshop --example ch4_client -- some words`.
 //! Grade it: `cargo run --example grade -- ch4-client` (the grader plays
 //! the server).
 

@@ -23,8 +23,8 @@
 //!   line, and cut off a client whose line passes it (on Linux the grader
 //!   watches the server's memory).
 //!
-//! Try it: `cargo run --example ch5_chat`, then `cargo run --example
-//! chat_client` in two more terminals.
+//! Try it: `cargo run --features workshop --example ch5_chat`, then
+//! `cargo run --example chat_client` in two more terminals.
 //! Grade it: `cargo run --example grade -- ch5-chat`.
 
 // --host and --port, as in the course's examples (and `common::OrExit`,
