@@ -10,8 +10,9 @@
 //!   never reads. The listener's rate and longest gap, the pings' latency,
 //!   and when each attacker was evicted.
 //! - `flood`: a sender writes 10 MB as fast as it can to a reader that
-//!   reads as fast as it can, with flood control on (the default rate) and
-//!   off: the sender's rate, and what the reader got.
+//!   reads as fast as it can, and to one that pauses a millisecond after
+//!   each read, with flood control on (the default rate) and off: the
+//!   sender's rate, and what the reader got.
 //! - `memory`: K clients that never read (K = 10, 50, 200) while a sender
 //!   writes 1- and 2-byte lines, one per write, with flood control on and
 //!   off: the server's memory growth against K × cap × 1.25 + 16 MiB. Then
@@ -363,14 +364,37 @@ struct Flood {
     evicted: Option<Duration>,
 }
 
-fn flood_run(flags: &[&str]) -> io::Result<Flood> {
-    const LINES: usize = 10_000;
+/// A stream that pauses after each read, if it has a pause: a slower
+/// reader's pace.
+struct Paced {
+    stream: TcpStream,
+    pause: Option<Duration>,
+}
+
+impl Read for Paced {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.stream.read(buf)?;
+        if let Some(pause) = self.pause {
+            thread::sleep(pause);
+        }
+        Ok(n)
+    }
+}
+
+/// One `flood` run of `megabytes`; a reader that pauses `pause` after each
+/// read (up to 64 KiB) when given one.
+fn flood_run(flags: &[&str], pause: Option<Duration>, megabytes: usize) -> io::Result<Flood> {
+    let lines = megabytes * 1000;
     let server = chat_server(flags)?;
     let reader = connect(server.addr)?;
     let mut sender = connect(server.addr)?;
     let sender_reads = discard(&sender)?;
     let (joined, heard) = mpsc::channel();
     let reading = spawn(move || -> io::Result<(usize, Option<Instant>, Instant)> {
+        let reader = Paced {
+            stream: reader,
+            pause,
+        };
         let mut reader = BufReader::with_capacity(64 * 1024, reader);
         let mut line = Vec::new();
         let mut seq = 0;
@@ -378,8 +402,9 @@ fn flood_run(flags: &[&str]) -> io::Result<Flood> {
             line.clear();
             let n = reader.read_until(b'\n', &mut line).unwrap_or(0);
             let now = Instant::now();
-            if n == 0 {
-                return Ok((seq, Some(now), now)); // evicted
+            if n == 0 || !line.ends_with(b"\n") {
+                // Evicted: the connection ended, perhaps inside a line.
+                return Ok((seq, Some(now), now));
             }
             if line == b"probe\n" {
                 let _ = joined.send(());
@@ -388,14 +413,18 @@ fn flood_run(flags: &[&str]) -> io::Result<Flood> {
             } else if line == numbered(seq) {
                 seq += 1;
             } else {
-                return Err(io::Error::other(format!("line {seq} cut or out of order")));
+                return Err(io::Error::other(format!(
+                    "line {seq} cut or out of order: {} bytes, {:?}...",
+                    line.len(),
+                    String::from_utf8_lossy(&line[..line.len().min(24)])
+                )));
             }
         }
     })?;
     settle(&mut sender, &heard)?;
     let began = Instant::now();
     let mut sent = 0;
-    for seq in 0..LINES {
+    for seq in 0..lines {
         if sender.write_all(&numbered(seq)).is_err() {
             break;
         }
@@ -412,24 +441,34 @@ fn flood_run(flags: &[&str]) -> io::Result<Flood> {
     })
 }
 
-/// `flood`: the same 10 MB with flood control at its default, and off.
+/// `flood`: the same 10 MB with flood control at its default, and off, to
+/// a reader as fast as this one, and to one that pauses a millisecond after
+/// each read (at most 64 KiB a millisecond: a reader in a slower language).
 pub fn flood(runs: usize) -> io::Result<()> {
-    println!("\nflood: a sender writes 10 MB of 1,000-byte lines as fast as it can; a reader reads as fast as it can");
-    let settings: [(&str, &[&str]); 2] = [
-        ("1 MiB/s (default)", &[]),
-        ("off", &["--flood-rate", "off"]),
+    println!(
+        "\nflood: a sender writes 10 MB of 1,000-byte lines as fast as it can; a reader reads"
+    );
+    let slow = Some(Duration::from_millis(1));
+    let off: &[&str] = &["--flood-rate", "off"];
+    let settings: [(&str, &[&str], Option<Duration>, usize); 4] = [
+        ("1 MiB/s (default)", &[], None, 10),
+        ("off", off, None, 10),
+        ("1 MiB/s, slow reader", &[], slow, 10),
+        ("off, slow reader", off, slow, 10),
     ];
-    let mut results: Vec<Vec<Flood>> = vec![Vec::new(), Vec::new()];
+    let mut results: Vec<Vec<Flood>> = settings.iter().map(|_| Vec::new()).collect();
     for _ in 0..runs {
-        for (at, (_, flags)) in settings.iter().enumerate() {
-            results[at].push(flood_run(flags)?);
+        for (at, (name, flags, pause, megabytes)) in settings.iter().enumerate() {
+            let run = flood_run(flags, *pause, *megabytes);
+            let run = run.map_err(|e| io::Error::other(format!("{name}: {e}")))?;
+            results[at].push(run);
         }
     }
     println!(
-        "  {:<20}{:>26}{:>22}   reader evicted after",
+        "  {:<24}{:>26}{:>22}   reader evicted after",
         "flood control", "sender MB/s (spread)", "lines heard, median"
     );
-    for ((name, _), runs) in settings.iter().zip(&results) {
+    for ((name, ..), runs) in settings.iter().zip(&results) {
         let rate = show(median(
             &mut runs.iter().map(|run| run.rate).collect::<Vec<_>>(),
         ));
@@ -442,11 +481,14 @@ pub fn flood(runs: usize) -> io::Result<()> {
             })
             .collect();
         println!(
-            "  {name:<20}{rate:>26}{heard:>22.0}   {}",
+            "  {name:<24}{rate:>26}{heard:>22.0}   {}",
             evicted.join(", ")
         );
     }
-    println!("  (1 MiB/s is {:.2} MB/s)", 1024.0 * 1024.0 / 1e6);
+    println!(
+        "  (1 MiB/s is {:.2} MB/s; the slow reader pauses 1 ms after each read)",
+        1024.0 * 1024.0 / 1e6
+    );
     Ok(())
 }
 
