@@ -503,3 +503,130 @@ fn a_listeners_writes_go_through_the_sendq_behind_the_rooms_lines() {
     every_line_then(&read_n(&mut acked, FILL * 1000 + 4), b"ack\n");
     end_and_expect_nothing_more(acked);
 }
+
+#[test]
+fn a_client_cut_off_mid_paste_is_drained_and_closed_with_fin_not_rst() {
+    // The line-too-long path drains what the client still sends before it
+    // closes: closing a socket with unread input sends RST, which a client
+    // sees as an error (and, still writing, as a failed write).
+    let room = Room::with_limits(Limits::default().max_line(1024));
+    let (server, events) = serve(&room);
+    let mut paster = connect(server.local_addr());
+    joined(&events, 1);
+    // 200 KB without a `\n`: the room reads a little past 1 KB, cuts the
+    // client off, and must drain the rest.
+    paster.write_all(&[b'y'; 200 * 1024]).unwrap();
+    assert_eq!(
+        read_to_end(&mut paster),
+        b"error: line longer than 1024 bytes\n"
+    );
+    paster.shutdown(Shutdown::Write).unwrap();
+    assert_eq!(closed(&events, &paster), Some(io::ErrorKind::InvalidData));
+    // The server closed once it had read everything: FIN, no reset.
+    assert!(
+        paster.take_error().unwrap().is_none(),
+        "the server reset the connection"
+    );
+}
+
+/// A listener that tells the test each event it hears, by name.
+struct Recorder(mpsc::Sender<&'static str>);
+
+impl Handler for Recorder {
+    fn on_connection(&mut self, socket: &mut Socket) -> io::Result<()> {
+        let _ = self.0.send("connection");
+        socket.set_timeout(Some(Duration::from_millis(50)))
+    }
+    fn on_connect(&mut self, _socket: &mut Socket) -> io::Result<()> {
+        let _ = self.0.send("connect");
+        Ok(())
+    }
+    fn on_data(&mut self, _socket: &mut Socket, _data: &[u8]) -> io::Result<()> {
+        let _ = self.0.send("data");
+        Ok(())
+    }
+    fn on_timeout(&mut self, socket: &mut Socket) -> io::Result<()> {
+        let _ = self.0.send("timeout");
+        socket.set_timeout(None)
+    }
+    fn on_end(&mut self, _socket: &mut Socket) -> io::Result<()> {
+        let _ = self.0.send("end");
+        Ok(())
+    }
+    fn on_close(&mut self, _had_error: bool) {
+        let _ = self.0.send("close");
+    }
+}
+
+#[test]
+fn every_event_reaches_the_listener_after_the_rooms_work() {
+    let room = Room::new();
+    let (tx, heard) = mpsc::channel();
+    let server = Server::bind("127.0.0.1:0")
+        .unwrap()
+        .spawn({
+            let room = room.clone();
+            move || room.handler_with(Recorder(tx.clone()))
+        })
+        .unwrap();
+    let next = || heard.recv_timeout(TIMEOUT).expect("an event");
+    let mut client = connect(server.local_addr());
+    assert_eq!(next(), "connection");
+    assert_eq!(room.len(), 1); // joined before the listener heard of it
+    assert_eq!(next(), "timeout"); // the client is quiet for 50 ms
+    client.write_all(b"hi\n").unwrap();
+    assert_eq!(next(), "data");
+    client.shutdown(Shutdown::Write).unwrap();
+    assert_eq!(next(), "end");
+    assert_eq!(next(), "close");
+    assert!(room.is_empty());
+
+    // On the client side of a connection, 'connect' reaches it too.
+    let (tx, heard) = mpsc::channel();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let client =
+        thread::spawn(move || netcourse::tcp::connect(addr, room.handler_with(Recorder(tx))));
+    drop(listener.accept().unwrap()); // and closed at once
+    assert_eq!(heard.recv_timeout(TIMEOUT).unwrap(), "connect");
+    client.join().unwrap().unwrap();
+}
+
+/// A listener whose `'data'` has a bug.
+struct Panics;
+
+impl Handler for Panics {
+    fn on_data(&mut self, _socket: &mut Socket, _data: &[u8]) -> io::Result<()> {
+        panic!("a bug in the listener");
+    }
+}
+
+#[test]
+fn a_listeners_panic_takes_its_client_out_of_the_room() {
+    let room = Room::new();
+    let server = Server::bind("127.0.0.1:0")
+        .unwrap()
+        .spawn({
+            let room = room.clone();
+            move || room.handler_with(Panics)
+        })
+        .unwrap();
+    let mut doomed = connect(server.local_addr());
+    let _other = connect(server.local_addr());
+    let waiting = std::time::Instant::now();
+    while room.len() < 2 {
+        assert!(waiting.elapsed() < TIMEOUT, "the clients never joined");
+        thread::yield_now();
+    }
+    // The panic unwinds the connection's thread; dropping the handler on
+    // the way is what makes it leave.
+    doomed.write_all(b"boom\n").unwrap();
+    read_to_end(&mut doomed);
+    while room.len() > 1 {
+        assert!(
+            waiting.elapsed() < TIMEOUT,
+            "the client never left the room"
+        );
+        thread::yield_now();
+    }
+}
