@@ -154,3 +154,27 @@ impl Limits {
         self
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_setter_sets_its_own_limit_and_no_other() {
+        let default = Limits::default();
+        let set = default
+            .max_line(1)
+            .max_sendq(2)
+            .max_room_sendq(3)
+            .write_timeout(Duration::from_secs(4))
+            .flood_rate(Some(5))
+            .flood_burst(6);
+        assert_eq!((set.max_line, set.max_sendq, set.max_room_sendq), (1, 2, 3));
+        assert_eq!(set.write_timeout, Duration::from_secs(4));
+        assert_eq!((set.flood_rate, set.flood_burst), (Some(5), 6));
+        assert_eq!(default.flood_rate(None).flood_rate, None);
+        // Each alone leaves the others at their defaults.
+        assert_eq!(default.max_line(1).max_sendq, DEFAULT_MAX_SENDQ);
+        assert_eq!(default.flood_burst(6).flood_rate, Some(DEFAULT_FLOOD_RATE));
+    }
+}
