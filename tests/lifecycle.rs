@@ -309,3 +309,38 @@ fn two_threads_closing_at_once_both_succeed_500_times() {
         server.join();
     }
 }
+
+/// `shutdown(grace)`: close, then let the open connections end by
+/// themselves for up to `grace`, and only then end the rest. A connection
+/// that talks during the grace is served, and `shutdown` waits for it.
+#[test]
+fn shutdown_serves_open_connections_through_the_grace() {
+    struct Echo;
+    impl Handler for Echo {
+        fn on_data(&mut self, socket: &mut Socket, data: &[u8]) -> io::Result<()> {
+            socket.write_all(data)
+        }
+    }
+    let server = spawn(|| Echo);
+    let addr = server.local_addr();
+    let mut client = connect(addr);
+    client.write_all(b"before").unwrap();
+    assert_eq!(read_n(&mut client, 6), b"before");
+
+    let closer = server.closer();
+    let shutting = thread::spawn(move || closer.shutdown(TIMEOUT));
+    // Wait for the port to close: close() has run, the grace has begun.
+    while TcpStream::connect(addr).is_ok() {
+        thread::yield_now();
+    }
+    for _ in 0..3 {
+        client.write_all(b"during").unwrap();
+        assert_eq!(read_n(&mut client, 6), b"during");
+    }
+    assert!(!shutting.is_finished(), "shutdown did not wait");
+    // The client leaves by itself; then shutdown returns, and join.
+    client.shutdown(std::net::Shutdown::Write).unwrap();
+    assert_eq!(read_to_end(&mut client), b"");
+    shutting.join().unwrap().unwrap();
+    server.join();
+}

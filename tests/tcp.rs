@@ -278,3 +278,95 @@ fn a_lent_handler_is_still_the_callers_after_the_connection() {
     tcp::connect(server.local_addr(), &mut client).unwrap();
     assert_eq!(client.0, GREETING.as_bytes());
 }
+
+/// `serve` is `spawn` and `join` on the calling thread: it runs the accept
+/// loop until the process ends. Here on a thread of the test's, which the
+/// test leaves serving when it ends.
+#[test]
+fn serve_runs_the_accept_loop_on_the_calling_thread() {
+    let server = Server::bind("127.0.0.1:0").unwrap();
+    let addr = server.local_addr().unwrap();
+    let serving = std::thread::spawn(move || server.serve(|| Greeter));
+    let mut client = connect(addr);
+    assert_eq!(read_n(&mut client, GREETING.len()), GREETING.as_bytes());
+    assert!(!serving.is_finished(), "serve returned");
+}
+
+/// A handler lent with `&mut` hears every event it would hear if given:
+/// the forwarding impl passes each one on.
+#[test]
+fn a_lent_handler_hears_every_event() {
+    #[derive(Default)]
+    struct Record(Vec<String>);
+    impl Record {
+        /// Notes `event`, once for a run of the same (chunks, timeouts).
+        fn note(&mut self, event: String) {
+            if self.0.last() != Some(&event) {
+                self.0.push(event);
+            }
+        }
+    }
+    impl Handler for Record {
+        fn on_connect(&mut self, socket: &mut Socket) -> io::Result<()> {
+            self.note("connect".into());
+            socket.set_timeout(Some(std::time::Duration::from_millis(50)))
+        }
+        fn on_data(&mut self, _socket: &mut Socket, _data: &[u8]) -> io::Result<()> {
+            self.note("data".into());
+            Ok(())
+        }
+        fn on_timeout(&mut self, socket: &mut Socket) -> io::Result<()> {
+            self.note("timeout".into());
+            socket.end()
+        }
+        fn on_end(&mut self, _socket: &mut Socket) -> io::Result<()> {
+            self.note("end".into());
+            Ok(())
+        }
+        fn on_error(&mut self, _socket: &Socket, error: &io::Error) {
+            self.note(format!("error {:?}", error.kind()));
+        }
+        fn on_close(&mut self, had_error: bool) {
+            self.note(format!("close {had_error}"));
+        }
+    }
+    // A greeting, then our silence: 'timeout', we end, the server's FIN
+    // answers ours.
+    let server = spawn(|| Greeter);
+    let mut client = Record::default();
+    tcp::connect(server.local_addr(), &mut client).unwrap();
+    assert_eq!(
+        client.0,
+        ["connect", "data", "timeout", "end", "close false"]
+    );
+
+    // A server that resets the connection: 'error', then 'close'.
+    struct Says(Record);
+    impl Handler for Says {
+        fn on_connect(&mut self, socket: &mut Socket) -> io::Result<()> {
+            self.0.note("connect".into());
+            socket.write_all(b"unread")
+        }
+        fn on_error(&mut self, socket: &Socket, error: &io::Error) {
+            self.0.on_error(socket, error);
+        }
+        fn on_close(&mut self, had_error: bool) {
+            self.0.on_close(had_error);
+        }
+    }
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let rude = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        // Wait for the client's bytes, then close with them unread: RST.
+        stream.peek(&mut [0]).unwrap();
+    });
+    let mut client = Says(Record::default());
+    let result = tcp::connect(addr, &mut client);
+    rude.join().unwrap();
+    assert_eq!(result.unwrap_err().kind(), io::ErrorKind::ConnectionReset);
+    assert_eq!(
+        client.0 .0,
+        ["connect", "error ConnectionReset", "close true"]
+    );
+}
