@@ -258,3 +258,71 @@ fn tcp_events_prints_every_event_of_doc_a_in_order() {
         "{stdout}"
     );
 }
+
+/// The server's `'close'` waits for every connection, not only the last to
+/// come: a connection that came first and ends last still holds it. (The
+/// server sweeps finished threads out of its list as new ones start; a
+/// sweep that dropped the live ones instead would let `'close'` come early.)
+#[test]
+fn the_servers_close_waits_for_the_connection_that_came_first() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Arc;
+    /// Echoes; the first connection says, as it closes, that it has.
+    struct Tracks {
+        first: bool,
+        first_closed: Arc<AtomicBool>,
+        closes: Sender<&'static str>,
+    }
+    impl Handler for Tracks {
+        fn on_data(&mut self, socket: &mut Socket, data: &[u8]) -> io::Result<()> {
+            socket.write_all(data)
+        }
+        fn on_close(&mut self, _had_error: bool) {
+            if self.first {
+                self.first_closed.store(true, Ordering::SeqCst);
+            }
+            let _ = self.closes.send("close");
+        }
+    }
+    let first_closed = Arc::new(AtomicBool::new(false));
+    let (closes, connection_events) = mpsc::channel();
+    let (closed, server_closed) = mpsc::channel();
+    let seen = Arc::clone(&first_closed);
+    let count = AtomicUsize::new(0);
+    let handlers_flag = Arc::clone(&first_closed);
+    let server = Server::bind("127.0.0.1:0")
+        .unwrap()
+        .on_close(move || closed.send(seen.load(Ordering::SeqCst)).unwrap())
+        .spawn(move || Tracks {
+            first: count.fetch_add(1, Ordering::SeqCst) == 0,
+            first_closed: Arc::clone(&handlers_flag),
+            closes: closes.clone(),
+        })
+        .unwrap();
+    let addr = server.local_addr();
+    let mut first = connect(addr);
+    echo(&mut first, b"first");
+    let mut second = connect(addr); // its start sweeps the list
+    echo(&mut second, b"second");
+    server.close().unwrap();
+
+    second.shutdown(Shutdown::Write).unwrap();
+    assert!(read_to_end(&mut second).is_empty());
+    assert_eq!(connection_events.recv_timeout(TIMEOUT).unwrap(), "close");
+    // The first is open: no 'close' yet. (A look, not a wait for anything:
+    // with the first open, nothing should come in any time.)
+    assert!(
+        server_closed
+            .recv_timeout(Duration::from_millis(100))
+            .is_err(),
+        "'close' came while the first connection was open"
+    );
+    first.shutdown(Shutdown::Write).unwrap();
+    assert!(read_to_end(&mut first).is_empty());
+    // 'close' came after both: it saw the first one closed.
+    assert!(
+        server_closed.recv_timeout(TIMEOUT).unwrap(),
+        "'close' came early"
+    );
+    server.join();
+}

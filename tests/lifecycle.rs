@@ -344,3 +344,35 @@ fn shutdown_serves_open_connections_through_the_grace() {
     shutting.join().unwrap().unwrap();
     server.join();
 }
+
+/// Only a write that waited its write timeout is `'timeout'`: an error of
+/// the same kind that the handler makes itself is its `'error'`.
+#[test]
+fn a_handlers_own_timed_out_error_is_error_not_timeout() {
+    struct Gives(Sender<String>);
+    impl Handler for Gives {
+        fn on_data(&mut self, _socket: &mut Socket, _data: &[u8]) -> io::Result<()> {
+            Err(io::Error::new(io::ErrorKind::TimedOut, "my own deadline"))
+        }
+        fn on_timeout(&mut self, _socket: &mut Socket) -> io::Result<()> {
+            let _ = self.0.send("timeout".into());
+            Ok(())
+        }
+        fn on_error(&mut self, _socket: &Socket, error: &io::Error) {
+            let _ = self.0.send(format!("error {error}"));
+        }
+        fn on_close(&mut self, had_error: bool) {
+            let _ = self.0.send(format!("close {had_error}"));
+        }
+    }
+    let (tx, events) = mpsc::channel();
+    let server = spawn(move || Gives(tx.clone()));
+    let mut client = connect(server.local_addr());
+    client.write_all(b"x").unwrap();
+    assert_eq!(
+        events.recv_timeout(TIMEOUT).unwrap(),
+        "error my own deadline"
+    );
+    assert_eq!(events.recv_timeout(TIMEOUT).unwrap(), "close true");
+    assert_eq!(read_to_end(&mut client), b"");
+}

@@ -370,3 +370,28 @@ fn a_lent_handler_hears_every_event() {
         ["connect", "error ConnectionReset", "close true"]
     );
 }
+
+/// `end()` on a connection the peer has reset is harmless, as Node's
+/// `end()` on a destroyed socket: `shutdown` says `NotConnected`, and
+/// `end` says nothing.
+#[test]
+fn end_after_the_peer_reset_is_harmless() {
+    struct EndsLate(Sender<Result<(), io::ErrorKind>>);
+    impl Handler for EndsLate {
+        fn on_connection(&mut self, socket: &mut Socket) -> io::Result<()> {
+            socket.write_all(b"unread")?;
+            // Returns once the client's reset has come (it sends nothing).
+            let _ = socket.stream().peek(&mut [0]);
+            let _ = self.0.send(socket.end().map_err(|e| e.kind()));
+            socket.destroy();
+            Ok(())
+        }
+    }
+    let (tx, ended) = mpsc::channel();
+    let server = spawn(move || EndsLate(tx.clone()));
+    let client = connect(server.local_addr());
+    // The greeting has come and stays unread: closing now sends RST.
+    client.peek(&mut [0]).unwrap();
+    drop(client);
+    assert_eq!(ended.recv_timeout(TIMEOUT).unwrap(), Ok(()));
+}
