@@ -47,17 +47,22 @@
 //! (`dgram.Socket` here, `net.Socket` there), and the course keeps every
 //! Node name. Where both appear, name them by their module, `udp::Socket`
 //! and `tcp::Socket`.
+//!
+//! This file is what chapter 4 teaches: the [`Socket`], its [`Handler`],
+//! and the receive loop. `handle.rs` holds [`SocketHandle`], for a loop on
+//! a thread of its own, and the state it shares with the loop to close it.
 
 use std::fmt;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs, UdpSocket};
-use std::panic;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
-use std::thread::{self, JoinHandle};
-use std::time::Duration;
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread;
 
-use crate::wake::wake_up_addr;
+mod handle;
+
+pub use handle::SocketHandle;
+use handle::{MarkClosed, State};
 
 /// The largest datagram UDP can carry, so the size of the one receive
 /// buffer: 65,527 bytes.
@@ -187,32 +192,6 @@ pub struct Socket {
     /// What the receive loop and a [`SocketHandle`] share: the flag that
     /// stops the loop, and whether the socket is still open.
     state: Arc<State>,
-}
-
-/// The receive loop's state, shared by its socket and its handle.
-#[derive(Debug)]
-struct State {
-    /// Set by [`Socket::close`] and [`SocketHandle::close`]; the receive loop
-    /// checks it before and after every `recv_from`.
-    closing: AtomicBool,
-    /// True until the receive loop has dropped the socket (the port is
-    /// free); [`SocketHandle::close`] waits on `closed` for it to turn false.
-    open: Mutex<bool>,
-    closed: Condvar,
-}
-
-/// Held by the receive loop's thread: when it is dropped, the loop has
-/// dropped its socket (the port is free), and whoever waits in
-/// [`SocketHandle::close`] is told. A guard, so that this happens on every
-/// way out of the loop, a panicking handler's too: `close` then returns at
-/// once, and [`SocketHandle::join`] passes the panic on.
-struct MarkClosed(Arc<State>);
-
-impl Drop for MarkClosed {
-    fn drop(&mut self) {
-        *self.0.open.lock().unwrap_or_else(PoisonError::into_inner) = false;
-        self.0.closed.notify_all();
-    }
 }
 
 impl Socket {
@@ -494,125 +473,19 @@ impl Socket {
     }
 }
 
-/// A socket whose receive loop runs on its own thread, from
-/// [`Socket::spawn`]. Its shape is [`tcp::ServerHandle`]'s:
-/// [`close`](SocketHandle::close) stops it, [`join`](SocketHandle::join)
-/// waits for `'close'` and says how the loop ended.
-///
-/// Dropping the handle closes the socket (as [`close`](SocketHandle::close))
-/// without waiting for `'close'`.
-///
-/// [`tcp::ServerHandle`]: crate::tcp::ServerHandle
-#[derive(Debug)]
-pub struct SocketHandle {
-    /// The socket's address: where the wake-up datagram goes.
-    local_addr: SocketAddr,
-    /// The loop's state: its `closing` flag, and whether the port is free.
-    state: Arc<State>,
-    /// The loop's thread; `None` once joined.
-    thread: Option<JoinHandle<io::Result<()>>>,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// How long [`SocketHandle::close`] waits for the loop to stop: the time
-/// your handler may take over the datagram it is handling, and `'close'`.
-const CLOSE_WAIT: Duration = Duration::from_secs(5);
-
-impl SocketHandle {
-    /// `socket.address()`: the address the socket is bound to.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
-    }
-
-    /// `socket.close()`: stops the receive loop. When this returns `Ok`,
-    /// `'close'` has happened: the loop has dropped the socket, the port is
-    /// free, and your handler's [`on_close`](Handler::on_close) has run.
-    /// Datagrams that arrive from now on, or that were waiting unread, are
-    /// not delivered (as in Node). Calling it again is harmless.
-    /// [`join`](SocketHandle::join) then says how the loop ended.
-    ///
-    /// `std` has no call that interrupts a thread blocked in `recv_from`, and
-    /// a read timeout would make the loop wake up for nothing, over and over.
-    /// So `close` sets a flag and then sends the socket an empty datagram:
-    /// `recv_from` returns, the loop sees the flag and stops. (This is how
-    /// [`tcp::Closer::close`](crate::tcp::Closer::close) wakes its
-    /// `accept`, with a connection.) The wake-up is not lost under load: on
-    /// loopback, Linux, macOS and Windows drop a datagram only when the
-    /// socket's queue is full, and a full queue wakes the loop just as well.
-    ///
-    /// # Errors
-    /// If the wake-up datagram cannot be sent, or the loop has not stopped
-    /// within a few seconds (your handler is still busy with a datagram, or
-    /// with `'close'`): it stops once the handler returns, and `close` does
-    /// not wait for it. The error that stopped the loop, if one did, is
-    /// [`join`](SocketHandle::join)'s to report.
-    pub fn close(&self) -> io::Result<()> {
-        self.stop()?;
-        let open = self
-            .state
-            .open
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let (open, _) = self
-            .state
-            .closed
-            .wait_timeout_while(open, CLOSE_WAIT, |open| *open)
-            .unwrap_or_else(PoisonError::into_inner);
-        if *open {
-            return Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "the receive loop did not stop",
-            ));
-        }
-        Ok(())
-    }
-
-    /// Waits for `'close'`: returns once the loop has stopped, because
-    /// [`close`](SocketHandle::close) was called, or your handler called
-    /// [`Socket::close`] or returned `Err`.
-    ///
-    /// # Errors
-    /// As [`Socket::receive`]: the error that stopped the loop, if one did.
-    ///
-    /// # Panics
-    /// If your handler panicked, its panic goes on here, as
-    /// `std::thread::scope` passes on a scoped thread's.
-    pub fn join(mut self) -> io::Result<()> {
-        match self.thread.take() {
-            Some(thread) => thread.join().unwrap_or_else(|e| panic::resume_unwind(e)),
-            None => Ok(()),
-        }
-    }
-
-    /// Sets the flag, then wakes the loop with an empty datagram sent from a
-    /// socket of our own (a clone of the loop's socket would keep the port
-    /// bound after the loop drops it).
-    fn stop(&self) -> io::Result<()> {
-        self.state.closing.store(true, Ordering::SeqCst);
-        if !*self
-            .state
-            .open
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-        {
-            return Ok(()); // closed already
-        }
-        let to = wake_up_addr(self.local_addr);
-        let from = match to {
-            SocketAddr::V4(_) => SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)),
-            SocketAddr::V6(_) => SocketAddr::from((Ipv6Addr::UNSPECIFIED, 0)),
-        };
-        // Binding a free port and sending to ourselves fail only when the
-        // machine is out of ports or memory.
-        UdpSocket::bind(from)?.send_to(&[], to)?;
-        Ok(())
-    }
-}
-
-impl Drop for SocketHandle {
-    fn drop(&mut self) {
-        if self.thread.is_some() {
-            // Nobody can hear an error here; the loop stops as it can.
-            let _ = self.stop();
-        }
+    /// A name is looked up as a `udp4` or `udp6` socket does: the first
+    /// address of the socket's own family, wherever it comes in the list.
+    #[test]
+    fn send_resolves_to_the_sockets_own_family() {
+        let v4 = Socket::bind("127.0.0.1:0").unwrap();
+        let v6: SocketAddr = "[::1]:9".parse().unwrap();
+        let also_v4: SocketAddr = "127.0.0.2:9".parse().unwrap();
+        assert_eq!(v4.resolve(&[v6, also_v4][..]).unwrap(), also_v4);
+        // None of its family: the first, whatever it is.
+        assert_eq!(v4.resolve(&[v6][..]).unwrap(), v6);
     }
 }
