@@ -132,6 +132,9 @@ fn timeout_does_not_fire_while_data_keeps_flowing() {
 struct HalfClose {
     allow_half_open: bool,
     request: Vec<u8>,
+    /// A clone of the stream, taken in 'end' and handed over at 'close',
+    /// when the read loop has done all it does after 'end'.
+    clone: Option<TcpStream>,
     later: Sender<TcpStream>,
 }
 
@@ -147,8 +150,13 @@ impl Handler for HalfClose {
     fn on_end(&mut self, socket: &mut Socket) -> io::Result<()> {
         // The peer's FIN closed its direction only: we can still answer.
         socket.write_all(format!("got {} bytes;", self.request.len()).as_bytes())?;
-        let _ = self.later.send(socket.stream().try_clone()?);
+        self.clone = Some(socket.stream().try_clone()?);
         Ok(())
+    }
+    fn on_close(&mut self, _had_error: bool) {
+        if let Some(clone) = self.clone.take() {
+            let _ = self.later.send(clone);
+        }
     }
 }
 
@@ -160,6 +168,7 @@ fn half_close_server(allow_half_open: bool) -> (ServerHandle, Receiver<TcpStream
         .spawn(move || HalfClose {
             allow_half_open,
             request: Vec::new(),
+            clone: None,
             later: later.clone(),
         })
         .unwrap();
@@ -186,7 +195,8 @@ fn half_close_allowed_keeps_our_side_open_for_a_later_reply() {
     client.write_all(b"request").unwrap();
     client.shutdown(Shutdown::Write).unwrap();
     assert_eq!(read_n(&mut client, 12), b"got 7 bytes;");
-    // allowHalfOpen: no FIN yet; whoever holds a clone can still write.
+    // allowHalfOpen: no FIN, even once the connection's thread is done;
+    // whoever holds a clone can still write.
     let mut clone = clones.recv_timeout(TIMEOUT).unwrap();
     clone.write_all(b" and later").unwrap();
     clone.shutdown(Shutdown::Write).unwrap();
