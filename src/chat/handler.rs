@@ -4,7 +4,7 @@
 //! line is too long through its SendQ (rule 7), and leaves.
 
 use super::{FloodControl, LineBuffer, PeerId, Room};
-use crate::tcp::{Handler, Socket};
+use crate::tcp::{Handler, OnlyWriter, Socket};
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
@@ -13,6 +13,24 @@ use std::time::{Duration, Instant};
 /// its line is too long (see [`ChatHandler`]'s `cut_off`): about what a
 /// client can have in flight, in both socket buffers, when it hears the news.
 const DRAIN_LIMIT: usize = 1024 * 1024;
+
+/// A member's place in the room, as the socket's [`OnlyWriter`]: what the
+/// socket writes joins the member's SendQ, behind the room's lines.
+#[derive(Debug)]
+struct Membership {
+    room: Room,
+    id: PeerId,
+}
+
+impl OnlyWriter for Membership {
+    fn write(&self, data: &[u8]) -> Option<io::Result<()>> {
+        self.room.send_to(self.id, data)
+    }
+
+    fn end(&self) -> Option<()> {
+        self.room.end(self.id)
+    }
+}
 
 /// One client's connection to a [`Room`]: the body of the snippet's
 /// `'connection'` listener, as a [`Handler`].
@@ -96,7 +114,10 @@ impl<L: Handler> Handler for ChatHandler<L> {
         let id = self.room.join(socket.stream())?;
         self.id = Some(id);
         // Rule 7: from now on the socket's writes go through the SendQ.
-        socket.member = Some((self.room.clone(), id));
+        socket.writer = Some(Box::new(Membership {
+            room: self.room.clone(),
+            id,
+        }));
         self.listener.on_connection(socket)
     }
 

@@ -66,7 +66,7 @@
 //! a running server ([`ServerHandle`], [`Closer`]); `reader.rs` is the read
 //! loop's buffer, made only once data has come (chapter 6 measures why).
 
-use crate::chat::{PeerId, Room};
+use std::fmt;
 use std::io::{self, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::Arc;
@@ -219,13 +219,14 @@ pub struct Socket<'a> {
     allow_half_open: bool,
     /// What [`Socket::set_timeout`] set: the read loop's idle timeout.
     timeout: Option<Duration>,
-    /// The chat room this connection is a member of, and its id there, set
-    /// by [`ChatHandler`](crate::chat::ChatHandler) when it joins: while the
-    /// member is in the room, [`write`](Socket#impl-Write-for-Socket<'_>)
-    /// and [`end`](Socket::end) go through its SendQ, behind the room's
-    /// lines, so that the room's writer stays the socket's only writer (the
-    /// room's rule 7). Once it has left, they are the socket's own again.
-    pub(crate) member: Option<(Room, PeerId)>,
+    /// Who writes this connection's bytes for it, if anyone: a chat room
+    /// sets its membership here when the connection joins
+    /// ([`ChatHandler`](crate::chat::ChatHandler)). While it writes for the
+    /// socket, [`write`](Socket#impl-Write-for-Socket<'_>) and
+    /// [`end`](Socket::end) go through it, behind the room's lines, so that
+    /// the room's writer stays the stream's only writer (the room's rule 7).
+    /// Once the member has left, they are the socket's own again.
+    pub(crate) writer: Option<Box<dyn OnlyWriter>>,
     /// Set when a write waited its whole write timeout: the read loop then
     /// fires `'timeout'` and closes the connection.
     write_timed_out: bool,
@@ -242,7 +243,7 @@ impl<'a> Socket<'a> {
             destroyed: false,
             allow_half_open: false,
             timeout: None,
-            member: None,
+            writer: None,
             write_timed_out: false,
         }
     }
@@ -261,8 +262,8 @@ impl<'a> Socket<'a> {
         }
         self.ended = true;
         // In a chat room: FIN once the room's writer has written the rest.
-        if let Some((room, id)) = &self.member {
-            if room.end(*id).is_some() {
+        if let Some(writer) = &self.writer {
+            if writer.end().is_some() {
                 return Ok(());
             }
         }
@@ -374,6 +375,20 @@ impl<'a> Socket<'a> {
     }
 }
 
+/// The one who writes a [`Socket`]'s bytes when the socket does not write
+/// them itself: a chat room's membership
+/// ([`ChatHandler`](crate::chat::ChatHandler) sets it). `tcp` knows nothing
+/// of rooms; it only knows that while someone else writes to this stream,
+/// its own writes must queue behind theirs.
+pub(crate) trait OnlyWriter: fmt::Debug {
+    /// Queues `data` behind what is queued already. `None` once this writer
+    /// no longer writes for the socket (the member has left the room): the
+    /// socket then writes for itself.
+    fn write(&self, data: &[u8]) -> Option<io::Result<()>>;
+    /// Sends FIN once everything queued is written; `None` as for `write`.
+    fn end(&self) -> Option<()>;
+}
+
 /// `socket.write(data)`: a socket is written as a `TcpStream` is, through
 /// [`io::Write`] (`use std::io::Write;`): `socket.write_all(b"hello\n")?`
 /// sends every byte, blocking until the kernel has taken them all, and
@@ -409,8 +424,8 @@ impl Write for Socket<'_> {
             ));
         }
         // In a chat room: into the member's SendQ, behind the room's lines.
-        if let Some((room, id)) = &self.member {
-            if let Some(queued) = room.send_to(*id, buf) {
+        if let Some(writer) = &self.writer {
+            if let Some(queued) = writer.write(buf) {
                 queued?;
                 self.bytes_written += buf.len() as u64;
                 return Ok(buf.len());
