@@ -105,10 +105,16 @@ const SLOW_EVERY: Duration = Duration::from_millis(60);
 const SLOWER: u32 = 10;
 /// ... and at least this long. The course's room and the solution took
 /// 0.2 to 0.4 s, with the slow reader or without (0.5 to 1.6 s beside two
-/// CPU hogs); a room that waits for its slowest reader takes 45 s or more
-/// (the socket buffers hide the first 4 MB or so, then it goes at 273 KB a
-/// second).
+/// CPU hogs, 1.4 to 3.9 s at a load of 11 to 17 on two cores); a room
+/// that waits for its slowest reader takes 45 s or more (the socket
+/// buffers hide the first 4 MB or so, then it goes at 273 KB a second, at
+/// most: the reader's sleeps set that pace, and load only slows it).
 const SLOW_FLOOR: Duration = Duration::from_secs(2);
+/// ... and at most this long: under half what a waiting room needs,
+/// whatever the machine. Without it, a loaded machine that took 4.5 s
+/// without the slow reader allowed 45 s with it, and a waiting room
+/// passed (1 run of 20 beside two CPU hogs and other work).
+const SLOW_CEILING: Duration = Duration::from_secs(20);
 
 pub fn chat(g: &Grader) -> Result<(), Failure> {
     others_only(g)?;
@@ -865,7 +871,7 @@ fn slow_reader(g: &Grader) -> Result<(), Failure> {
             }
         })
     };
-    let allowed = (alone * SLOWER).max(SLOW_FLOOR);
+    let allowed = (alone * SLOWER).clamp(SLOW_FLOOR, SLOW_CEILING);
     let deadline = Instant::now() + allowed;
     let with_slow = relay(&mut room, listener, SLOW_LINES, SLOW_LINES, deadline)?.1;
     stop.store(true, Ordering::Relaxed);
