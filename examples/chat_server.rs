@@ -81,10 +81,7 @@ fn main() {
     // --max-connections, --max-per-ip; the room keeps a clone of each
     // member's stream, so a member holds two descriptors.
     let server = args.seats(server, idle).descriptors_per_connection(2);
-    eprintln!(
-        "listening on {}",
-        server.local_addr().or_exit("local address")
-    );
+    common::say_listening(server.local_addr().or_exit("local address"));
     server
         .serve(move || room.handler_with(Log { idle }))
         .or_exit("cannot start the server");

@@ -70,10 +70,7 @@ fn main() {
         .on_error(|err| common::println_limited("Server error", format!("Server error : {err}")));
     // 'listening'
     common::println("服务创建");
-    eprintln!(
-        "listening on {}",
-        server.local_addr().or_exit("local address")
-    );
+    common::say_listening(server.local_addr().or_exit("local address"));
     server
         .serve(move || Logger { idle })
         .or_exit("cannot start the server");

@@ -66,10 +66,7 @@ fn main() {
         .on_error(|err| common::println_limited("Server error", format!("Server error : {err}")));
     // 'listening': bind() returned Ok.
     common::println("server bound");
-    eprintln!(
-        "listening on {}",
-        server.local_addr().or_exit("local address")
-    );
+    common::say_listening(server.local_addr().or_exit("local address"));
     server
         .serve(move || Greeter { idle })
         .or_exit("cannot start the server");

