@@ -598,7 +598,7 @@ fn ch2_b1_and_b2_node_and_rust_in_every_pairing() {
         "02-tcp.md",
         "`cargo run --example net_client`, the client prints",
     );
-    let server_shows = text_after("02-tcp.md", "\nand the server\n");
+    let server_shows = text_after("02-tcp.md", "\nand the server (with, on stderr,");
     for (server_js, client_js) in [
         (Some("ch2-b1-net-server.js"), Some("ch2-b2-net-client.js")),
         (Some("ch2-b1-net-server.js"), None),
