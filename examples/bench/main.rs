@@ -223,10 +223,18 @@ struct Figures {
 }
 
 impl Figures {
+    /// The median of the runs that measured the figure (a run too short
+    /// for the kernel's clock measures no CPU time: NaN, printed `-`), so
+    /// that it agrees with the spread below it.
     fn median(&self, target: usize, figure: usize) -> f64 {
-        let mut values: Vec<f64> = self.runs[target].1.iter().map(|run| run[figure]).collect();
+        let mut values: Vec<f64> = self.runs[target]
+            .1
+            .iter()
+            .map(|run| run[figure])
+            .filter(|value| !value.is_nan())
+            .collect();
         values.sort_by(f64::total_cmp);
-        values[values.len() / 2]
+        values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
     }
 
     /// The lowest and the highest of a figure's runs.
