@@ -663,6 +663,104 @@ mod tests {
         assert_eq!(drops, [true, true], "dropped with the lock held");
     }
 
+    /// A member with `lines` copies of `line` in its SendQ: counted, never
+    /// written (nothing here writes). The client's end is returned too, to
+    /// keep the connection open.
+    fn member(listener: &TcpListener, id: u64, lines: usize, line: &[u8]) -> (Member, TcpStream) {
+        let (server, client) = pair(listener);
+        let mut member = Member::new(PeerId(id), server);
+        for _ in 0..lines {
+            member.sendq.push(Arc::from(line));
+        }
+        (member, client)
+    }
+
+    /// The ids of `members`.
+    fn ids(members: &[Member]) -> Vec<u64> {
+        members.iter().map(|member| member.id.0).collect()
+    }
+
+    #[test]
+    fn the_sendq_cap_evicts_only_who_the_line_would_take_past_it() {
+        // Rule 3 at its edge: a SendQ may reach the cap exactly, not pass
+        // it, and only the members the line is for are counted against it.
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let line = b"hello\n";
+        let cost = SendQ::cost(line);
+        let limits = Limits::default().max_sendq(3 * cost);
+        let mut clients = Vec::new();
+        let mut members = Vec::new();
+        // 0: reaches the cap exactly; 1: would pass it; 2: would pass it,
+        // but the line is not for it; 3: has nothing queued.
+        for (id, queued) in [(0, 2), (1, 3), (2, 3), (3, 0)] {
+            let (member, client) = member(&listener, id, queued, line);
+            members.push(member);
+            clients.push(client);
+        }
+        let mut evicted = Vec::new();
+        sendq_cap(
+            &mut members,
+            line,
+            |member| member.id.0 != 2,
+            &limits,
+            &mut evicted,
+        );
+        assert_eq!(ids(&evicted), [1]);
+        assert_eq!(ids(&members), [0, 2, 3]);
+    }
+
+    #[test]
+    fn the_room_total_evicts_the_largest_sendqs_until_the_line_fits() {
+        // Rule 4 at its edge: the total is every SendQ plus the line once
+        // for each member it is for; reaching the room's cap exactly is
+        // allowed, passing it evicts the largest SendQ first, and no more
+        // than needed; an empty SendQ is never evicted for it.
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let line = b"hello\n";
+        let cost = SendQ::cost(line);
+        let mut clients = Vec::new();
+        let mut room = |queued: &[usize]| -> Vec<Member> {
+            let mut members = Vec::new();
+            for (id, &queued) in queued.iter().enumerate() {
+                let (member, client) = member(&listener, id as u64, queued, line);
+                members.push(member);
+                clients.push(client);
+            }
+            members
+        };
+        // The line is for 0, 1 and 3, not 2: 6 lines queued, 3 added.
+        let to = |member: &Member| member.id.0 != 2;
+        let total = 9 * cost;
+        for (max, evicted_ids) in [
+            (total, vec![]),
+            (total - 1, vec![0]),
+            (4 * cost, vec![0, 2]),
+        ] {
+            let mut members = room(&[3, 1, 2, 0]);
+            let mut evicted = Vec::new();
+            room_total(
+                &mut members,
+                line,
+                to,
+                &Limits::default().max_room_sendq(max),
+                &mut evicted,
+            );
+            assert_eq!(ids(&evicted), evicted_ids, "room cap {max}");
+        }
+        // Only the line itself is past the cap: nobody is evicted for it.
+        let mut members = room(&[0, 0]);
+        let mut evicted = Vec::new();
+        room_total(
+            &mut members,
+            line,
+            |_| true,
+            &Limits::default().max_room_sendq(cost),
+            &mut evicted,
+        );
+        assert!(evicted.is_empty());
+        assert_eq!(members.len(), 2);
+    }
+
     #[test]
     fn a_poisoned_room_goes_on() {
         let room = Room::new();
