@@ -138,11 +138,42 @@ fn a_member_that_ended_hears_nothing_said_after() {
 
     // It leaves when it closes.
     drop(told);
+    assert_eq!(next_close(&events), Some(io::ErrorKind::InvalidData));
+    assert_eq!(room.len(), 2);
+}
+
+#[test]
+fn a_client_cut_off_that_never_closes_is_closed_after_the_write_timeout() {
+    // The drain after the too-long notice has a deadline, the room's write
+    // timeout: a client that neither sends nor closes does not keep its
+    // connection's thread (and its place in the room) for longer.
+    let room = Room::with_limits(
+        Limits::default()
+            .max_line(1024)
+            .write_timeout(Duration::from_millis(100)),
+    );
+    let (server, events) = serve(&room);
+    let mut told = connect(server.local_addr());
+    joined(&events, 1);
+    told.write_all(&[b'y'; 1025]).unwrap();
+    // The notice, then FIN; the client stays connected, silent.
+    let mut heard = Vec::new();
+    told.read_to_end(&mut heard).unwrap();
+    assert_eq!(heard, b"error: line longer than 1024 bytes\n");
+    assert_eq!(
+        next_close(&events),
+        Some(io::ErrorKind::InvalidData),
+        "the server closed it with the error"
+    );
+    assert!(room.is_empty());
+    drop(told);
+}
+
+/// The error of the next connection to close.
+fn next_close(events: &std::sync::mpsc::Receiver<Event>) -> Option<io::ErrorKind> {
     loop {
-        if let Event::Closed(_, error) = next(&events) {
-            assert_eq!(error, Some(io::ErrorKind::InvalidData));
-            break;
+        if let Event::Closed(_, error) = next(events) {
+            return error;
         }
     }
-    assert_eq!(room.len(), 2);
 }

@@ -160,6 +160,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_defaults_are_what_their_docs_say() {
+        const KIB: usize = 1024;
+        const MIB: usize = 1024 * KIB;
+        assert_eq!(DEFAULT_MAX_LINE, 64 * KIB);
+        assert_eq!(DEFAULT_MAX_SENDQ, MIB);
+        // The SendQs of 64 members at their cap.
+        assert_eq!(DEFAULT_MAX_ROOM_SENDQ, 64 * DEFAULT_MAX_SENDQ);
+        assert_eq!(DEFAULT_WRITE_TIMEOUT, Duration::from_secs(5));
+        assert_eq!(DEFAULT_FLOOD_RATE, MIB);
+        // A quarter of the SendQ cap: well below it.
+        assert_eq!(DEFAULT_FLOOD_BURST * 4, DEFAULT_MAX_SENDQ);
+        let limits = Limits::default();
+        assert_eq!(
+            (limits.max_line, limits.max_sendq, limits.max_room_sendq),
+            (DEFAULT_MAX_LINE, DEFAULT_MAX_SENDQ, DEFAULT_MAX_ROOM_SENDQ)
+        );
+        assert_eq!(limits.write_timeout, DEFAULT_WRITE_TIMEOUT);
+        assert_eq!(
+            (limits.flood_rate, limits.flood_burst),
+            (Some(DEFAULT_FLOOD_RATE), DEFAULT_FLOOD_BURST)
+        );
+    }
+
+    #[test]
     fn each_setter_sets_its_own_limit_and_no_other() {
         let default = Limits::default();
         let set = default
