@@ -187,6 +187,25 @@ mod tests {
     }
 
     #[test]
+    fn an_unfinished_line_grows_by_doubling_and_never_past_max_line() {
+        // Doubling: a line that arrives a byte at a time is copied a few
+        // times, not once per read.
+        let mut buffer = LineBuffer::new(1000);
+        buffer.push(&[b'x'; 100], |_| ()).unwrap();
+        buffer.push(b"x", |_| ()).unwrap();
+        assert!(buffer.partial.capacity() >= 200, "not doubled");
+        // Whatever the reads' sizes, the buffer never holds more than
+        // max_line, even where doubling would take it past.
+        for chunk in [1, 7, 300, 333, 999] {
+            let mut buffer = LineBuffer::new(1000);
+            let data = vec![b'x'; chunk];
+            while buffer.push(&data, |_| ()).is_ok() {
+                assert!(buffer.partial.capacity() <= 1000, "reads of {chunk}");
+            }
+        }
+    }
+
+    #[test]
     fn lines_strips_both_endings() {
         let got: Vec<&[u8]> = lines(b"a\r\nb\n\n\xff\n").collect();
         assert_eq!(got, [&b"a"[..], b"b", b"", b"\xff"]);
