@@ -177,3 +177,32 @@ fn next_close(events: &std::sync::mpsc::Receiver<Event>) -> Option<io::ErrorKind
         }
     }
 }
+
+#[test]
+fn a_client_cut_off_that_goes_on_sending_is_closed_after_a_mebibyte() {
+    // The drain after the too-long notice reads at most 1 MiB: a client
+    // still sending after that is not listening, and is closed (with RST,
+    // as it sends into a closed socket), long before the write timeout.
+    let room = Room::with_limits(
+        Limits::default()
+            .max_line(1024)
+            .write_timeout(Duration::from_secs(600)),
+    );
+    let (server, events) = serve(&room);
+    let endless = connect(server.local_addr());
+    joined(&events, 1);
+    let mut writer = endless.try_clone().unwrap();
+    // At most 256 MiB, so that the thread ends whatever the server does.
+    let writing = std::thread::spawn(move || {
+        let chunk = [b'z'; 64 * 1024];
+        for _ in 0..4096 {
+            if writer.write_all(&chunk).is_err() {
+                return true;
+            }
+        }
+        false
+    });
+    assert_eq!(next_close(&events), Some(io::ErrorKind::InvalidData));
+    assert!(writing.join().unwrap(), "its writes never failed");
+    assert!(room.is_empty());
+}
