@@ -119,9 +119,10 @@ fn fifty_clients_get_every_other_line_whole_and_in_one_order() {
 fn a_client_that_never_reads_is_evicted_and_the_others_go_on() {
     const LINE: usize = 1000;
     const LINES: usize = 5_000; // 5 MB from each of two talkers
-                                // Only the SendQ cap can evict here (the write timeout is too long to
-                                // matter), and flood control keeps the talkers to a pace the test's
-                                // readers keep up with.
+
+    // Only the SendQ cap can evict here (the write timeout is too long to
+    // matter), and flood control keeps the talkers to a pace the test's
+    // readers keep up with.
     let room = Room::with_limits(
         Limits::default()
             .max_sendq(256 * 1024)
