@@ -8,8 +8,7 @@
 //!   50 ms, first alone, then with three attackers in the room: a reader
 //!   taking 64 KiB every 20 ms, one taking a byte every 90 ms, and one that
 //!   never reads. The listener's rate and longest gap, the pings' latency,
-//!   and when each attacker was evicted; with flood control on (the talker
-//!   goes at its rate), then off (as fast as the room takes it).
+//!   and when each attacker was evicted.
 //! - `flood`: a sender writes 10 MB as fast as it can to a reader that
 //!   reads as fast as it can, and to one that pauses a millisecond after
 //!   each read, with flood control on (the default rate) and off: the
@@ -169,9 +168,9 @@ const ATTACKERS: [(&str, usize, Duration); 3] = [
     ("never reads", 0, Duration::ZERO),
 ];
 
-fn pacing_run(attackers: bool, flags: &[&str]) -> io::Result<Pacing> {
+fn pacing_run(attackers: bool) -> io::Result<Pacing> {
     const LINES: usize = 10_000; // 10 MB
-    let server = chat_server(flags)?;
+    let server = chat_server(&[])?;
     let addr = server.addr;
     let stop = Arc::new(AtomicBool::new(false));
 
@@ -300,29 +299,14 @@ fn pacing_run(attackers: bool, flags: &[&str]) -> io::Result<Pacing> {
     })
 }
 
-/// `pacing`: `runs` runs alternating without and with the attackers, with
-/// flood control on (the talker held to the default rate), then off (the
-/// talker as fast as the room takes its lines: the harder test of "no
-/// client waits for another").
+/// `pacing`: `runs` runs alternating without and with the attackers.
 pub fn pacing(runs: usize) -> io::Result<()> {
     println!("\npacing: a talker sends 10 MB, a listener reads, a ping every 50 ms; alone, then with 3 attackers");
-    for (title, flags) in [
-        ("flood control on (the default)", &[][..]),
-        ("flood control off", &["--flood-rate", "off"][..]),
-    ] {
-        println!("\n  {title}");
-        pacing_table(runs, flags)?;
-    }
-    Ok(())
-}
-
-/// One `pacing` table: the chat server started with `flags`.
-fn pacing_table(runs: usize, flags: &[&str]) -> io::Result<()> {
     let mut alone = Vec::new();
     let mut attacked = Vec::new();
     for _ in 0..runs {
-        alone.push(pacing_run(false, flags)?);
-        attacked.push(pacing_run(true, flags)?);
+        alone.push(pacing_run(false)?);
+        attacked.push(pacing_run(true)?);
     }
     println!(
         "  {:<16}{:>24}{:>24}{:>24}{:>24}{:>8}",
