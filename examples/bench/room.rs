@@ -718,14 +718,23 @@ pub fn memory_scenario(quick: bool) -> io::Result<()> {
     // cap alone (the room's total set out of the way), flood control off.
     if !quick {
         println!("\nevict 200: 200 clients that never read, 2-byte lines until the same line evicts them all; a ping every 50 ms");
-        evict_at_once(200)?;
+        for (title, flags) in [
+            ("flood control on", &[][..]),
+            ("flood control off", &["--flood-rate", "off"][..]),
+        ] {
+            print!("  {title:<18}");
+            evict_at_once(200, flags)?;
+        }
     }
     Ok(())
 }
 
-/// `k` never-reading clients evicted at once, a pinger throughout.
-fn evict_at_once(k: usize) -> io::Result<()> {
-    let server = chat_server(&["--flood-rate", "off", "--max-room-sendq", "1000000000000"])?;
+/// `k` never-reading clients evicted at once, a pinger throughout; the
+/// chat server started with `flags` besides a room total that never evicts.
+fn evict_at_once(k: usize, flags: &[&str]) -> io::Result<()> {
+    let mut flags = flags.to_vec();
+    flags.extend(["--max-room-sendq", "1000000000000"]);
+    let server = chat_server(&flags)?;
     let mut seen = HashMap::new();
     let stuck: Vec<TcpStream> = (0..k)
         .map(|_| connect(server.addr))
@@ -755,7 +764,7 @@ fn evict_at_once(k: usize) -> io::Result<()> {
         .max()
         .unwrap_or_default();
     println!(
-        "  {evicted} of {k} evicted within {:.1} ms of each other; ping max {:.1} ms within 1 s of them ({} pings), {:.1} ms over the run, lost {lost}",
+        "{evicted} of {k} evicted within {:.1} ms of each other; ping max {:.1} ms within 1 s of them ({} pings), {:.1} ms over the run, lost {lost}",
         (last - first) as f64 / 1e3,
         near.iter().max().map_or(f64::NAN, |max| max.as_secs_f64() * 1e3),
         near.len(),
