@@ -9,18 +9,11 @@
 mod common;
 
 use common::room::{joined, next, serve, Event};
-use common::{connect, read_n};
+use common::{connect, pair, read_n};
 use netcourse::chat::{Limits, Room};
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
-
-/// A connected pair on loopback: (the room's end, the client's end).
-fn pair(listener: &TcpListener) -> (TcpStream, TcpStream) {
-    let client = connect(listener.local_addr().unwrap());
-    let (server, _) = listener.accept().unwrap();
-    (server, client)
-}
 
 /// Writes to `stream` until its socket takes nothing more: its send
 /// buffer and its peer's receive buffer are full, while the peer reads

@@ -12,7 +12,7 @@
 mod common;
 
 use common::room::{closed, joined, serve, serve_with_timeout, Event};
-use common::{connect, TIMEOUT};
+use common::{connect, pair, TIMEOUT};
 use netcourse::chat::{Limits, Room};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -309,13 +309,6 @@ fn flood_control_holds_a_sender_to_its_rate_and_nobody_else() {
     // came while the flood was still going.
     assert!(ping_at.is_some(), "the ping waited for the whole flood");
     assert_eq!(room.len(), 3);
-}
-
-/// A connected pair on loopback: (the server's end, the client's end).
-fn pair(listener: &TcpListener) -> (TcpStream, TcpStream) {
-    let client = connect(listener.local_addr().unwrap());
-    let (server, _) = listener.accept().unwrap();
-    (server, client)
 }
 
 /// What `client` has received so far, waiting at most `wait` for more.

@@ -715,7 +715,8 @@ pub fn memory_scenario(quick: bool) -> io::Result<()> {
     }
 
     // 200 clients that never read, evicted by the same line: the SendQ
-    // cap alone (the room's total set out of the way), flood control off.
+    // cap alone (the room's total set out of the way), with flood control
+    // on and off.
     if !quick {
         println!("\nevict 200: 200 clients that never read, 2-byte lines until the same line evicts them all; a ping every 50 ms");
         for (title, flags) in [

@@ -10,7 +10,7 @@
 pub mod room;
 
 use std::io::{BufRead, BufReader, Read};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
@@ -27,6 +27,14 @@ pub fn connect(addr: impl ToSocketAddrs) -> TcpStream {
     stream.set_read_timeout(Some(TIMEOUT)).unwrap();
     stream.set_write_timeout(Some(TIMEOUT)).unwrap();
     stream
+}
+
+/// A connected pair on loopback, through `listener`: (the server's end, as
+/// `accept` returns it, the client's end, from [`connect`]).
+pub fn pair(listener: &TcpListener) -> (TcpStream, TcpStream) {
+    let client = connect(listener.local_addr().unwrap());
+    let (server, _) = listener.accept().unwrap();
+    (server, client)
 }
 
 /// Reads exactly `n` bytes (or fails the test at the timeout).
